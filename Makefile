@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` (install + start the app) and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PORT   ?= 8501
+
+.PHONY: run test install install-dev lint bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+	$(PY) -m rag.assets
+
+install-dev: $(VENV)/.installed-dev
+	$(PY) -m rag.assets
+
+run: install
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+test: install-dev
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+bench: install-dev
+	$(PY) bench/ingest.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,108 @@
+"""``python -m ingest``: add files and folders to a collection, list or delete documents."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import rag  # noqa: F401 - offline environment first
+from ingest.pipeline import Progress, Source, find_files, ingest_sources
+from rag.config import Settings, get_settings
+from rag.docstore import DocumentRecord
+from rag.embeddings import Embedder, EmbeddingModelError
+from rag.library import Library
+from rag.lock import StoreBusyError
+from rag.runtime import open_library
+from rag.store import EmbeddingMismatchError, StoreUnavailableError
+
+
+def _parser() -> argparse.ArgumentParser:
+    """The command line."""
+    p = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
+    p.add_argument("paths", nargs="*", type=Path, help="files and folders (recursive) to add")
+    p.add_argument("--collection", help="collection name (default: DOCENT_COLLECTION)")
+    p.add_argument("--data-dir", type=Path, help="data folder (default: DOCENT_DATA_DIR or ./data)")
+    action = p.add_mutually_exclusive_group()
+    action.add_argument("--list", action="store_true", help="list the collection's documents")
+    action.add_argument("--delete", metavar="DOCNAME", help="delete a document by name")
+    action.add_argument("--reindex", action="store_true",
+                        help="re-embed a collection with the configured embedding model")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (1 if any file failed)."""
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v}
+    try:
+        settings = Settings(**overrides) if overrides else get_settings()
+        library, embedder = open_library(settings)
+        collection = settings.collection
+        if args.list:
+            return _list(library.documents(collection))
+        if args.delete:
+            return _delete(library, collection, args.delete)
+        if args.reindex:
+            from rag.reindex import reindex
+
+            n = reindex(library, collection, embedder)
+            print(f"re-indexed {n} chunks of {collection!r} with {embedder.fingerprint.describe()}")
+            return 0
+        if not args.paths:
+            print("nothing to do: give files or folders, --list or --delete", file=sys.stderr)
+            return 2
+        return _ingest(args.paths, collection, library, embedder, settings)
+    except (StoreBusyError, EmbeddingMismatchError, StoreUnavailableError, EmbeddingModelError,
+            ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _ingest(
+    paths: list[Path], collection: str, library: Library, embedder: Embedder, settings: Settings,
+) -> int:
+    from tqdm import tqdm
+
+    files, results = find_files(paths)
+    sources = [Source.from_path(p) for p in files]
+    bar = tqdm(total=len(sources), unit="file", desc="ingesting", file=sys.stderr)
+
+    def progress(p: Progress) -> None:
+        bar.set_postfix_str(f"{p.name[:40]} {p.stage} {p.done}/{p.of}" if p.of else f"{p.name[:40]} {p.stage}")
+        if p.stage == "done":
+            bar.update(1)
+
+    results += ingest_sources(sources, collection, library, embedder, settings, progress)
+    bar.close()
+    for r in results:
+        detail = f"{r.chunks} chunks" + (f", {r.pages} pages" if r.pages else "") if r.chunks else r.reason
+        print(f"{r.status:>15}  {r.name}  ({detail})")
+    failed = sum(r.status == "failed" for r in results)
+    print(f"{len(results) - failed} ok, {failed} failed; collection {collection!r} in {settings.data_dir}")
+    return 1 if failed else 0
+
+
+def _list(docs: list[DocumentRecord]) -> int:
+    if not docs:
+        print("no documents")
+    for d in docs:
+        added = datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")
+        print(f"{d.name}\t{d.pages or '-'} pages\t{d.chunks} chunks\tadded {added}")
+    return 0
+
+
+def _delete(library: Library, collection: str, name: str) -> int:
+    matches = [d for d in library.documents(collection) if d.name == name]
+    if not matches:
+        print(f"error: no document named {name!r} in collection {collection!r}", file=sys.stderr)
+        return 1
+    for d in matches:
+        library.delete_document(collection, d.doc_id)
+    print(f"deleted {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

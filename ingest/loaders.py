@@ -1,0 +1,369 @@
+"""Files to text blocks, keeping pages and headings; every failure is an :class:`IngestError`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from ingest.errors import IngestError
+from ingest.textdecode import decode_text
+
+SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".md": "markdown", ".markdown": "markdown",
+             ".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".csv": "csv"}
+# A DOCX is a zip of XML; real ones expand ~10x. Beyond these it is a zip bomb.
+ZIP_MAX_RATIO = 200
+ZIP_MAX_BYTES = 512 * 1024 * 1024
+ZIP_MAX_ENTRIES = 10_000
+
+
+@dataclass
+class Block:
+    """A run of text under one heading path, on one page (``None`` when not paginated)."""
+
+    text: str
+    page: int | None = None
+    headings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadedDocument:
+    """A file's text, split into blocks at page and heading boundaries."""
+
+    name: str
+    kind: str
+    pages: int  # 0 when the format has no pages
+    blocks: list[Block]
+
+
+def check_name(name: str) -> None:
+    """Refuse names that could escape a folder or fool a terminal/UI."""
+    if not name or name in {".", ".."}:
+        raise IngestError(repr(name), "the file has no name")
+    if "/" in name or "\\" in name:
+        raise IngestError(repr(name), "the file name contains a path separator")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+        raise IngestError(repr(name), "the file name contains control characters")
+
+
+def kind_of(name: str) -> str:
+    """The loader kind for a file name, or an ``IngestError`` for unsupported types."""
+    suffix = PurePath(name).suffix.lower()
+    if suffix not in SUPPORTED:
+        listed = ", ".join(sorted(SUPPORTED))
+        raise IngestError(name, f"unsupported file type {suffix or '(none)'!r}; Docent reads {listed}")
+    return SUPPORTED[suffix]
+
+
+def load_bytes(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
+    """Read one file's bytes into blocks.
+
+    Args:
+        name: the file's name (no folders); its extension picks the loader.
+        data: the file's content.
+        max_bytes: size limit (``Settings.max_file_bytes``).
+
+    Raises:
+        IngestError: the file is empty, too big, unsupported, damaged or has no text.
+    """
+    check_name(name)
+    kind = kind_of(name)
+    if not data:
+        raise IngestError(name, "the file is empty")
+    if len(data) > max_bytes:
+        raise IngestError(name, f"the file is {len(data) / 2**20:.1f} MB, over the limit of "
+                                f"{max_bytes / 2**20:.0f} MB (DOCENT_MAX_FILE_MB)")
+    doc = _LOADERS[kind](name, data)
+    if not any(b.text.strip() for b in doc.blocks):
+        raise IngestError(name, "contains no readable text")
+    return doc
+
+
+# -- PDF -------------------------------------------------------------------------------------
+def _load_pdf(name: str, data: bytes) -> LoadedDocument:
+    import pypdf
+    from pypdf.errors import PdfReadError
+
+    if b"%PDF-" not in data[:1024]:
+        raise IngestError(name, "is not a PDF (no %PDF header)")
+    if b"%%EOF" not in data[-2048:]:
+        raise IngestError(name, "the PDF is truncated (no end-of-file marker); download it again")
+    with _PdfWarnings() as warnings:
+        try:
+            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+            _unlock(name, reader)
+            pages = len(reader.pages)
+        except IngestError:
+            raise
+        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+            raise IngestError(name, f"the PDF is damaged and cannot be read ({exc})") from exc
+        if pages == 0:
+            raise IngestError(name, "the PDF has no pages")
+        texts = [_page_text(name, reader, i) for i in range(pages)]
+    if warnings.damage:
+        raise IngestError(name, f"the PDF is damaged ({warnings.damage[0]})")
+    if not any(t.strip() for t in texts):
+        raise IngestError(name, "the PDF has no text layer (a scanned document?); run OCR on it "
+                                "first, e.g. `ocrmypdf in.pdf out.pdf`, then add the result")
+    blocks: list[Block] = []
+    for page, (text, (path, marks)) in enumerate(zip(texts, _outline_by_page(reader, pages),
+                                                    strict=True), start=1):
+        blocks.extend(_split_at_headings(text, page, path, marks))
+    return LoadedDocument(name, "pdf", pages, blocks)
+
+
+def _split_at_headings(text: str, page: int, path: list[str],
+                       marks: list[tuple[int, str]]) -> list[Block]:
+    """Cut a page where its bookmarked headings start, so each part gets its own path."""
+    blocks: list[Block] = []
+    start = 0
+    for level, title in marks:
+        at = _find_line(text, title, start)
+        if at is None:
+            path = path[:level] + [title]
+            continue
+        if text[start:at].strip():
+            blocks.append(Block(text[start:at].strip("\n"), page, list(path)))
+        path, start = path[:level] + [title], at
+    if text[start:].strip():
+        blocks.append(Block(text[start:].strip("\n"), page, list(path)))
+    return blocks
+
+
+def _find_line(text: str, title: str, start: int) -> int | None:
+    """Offset of the line (at or after ``start``) that holds ``title``, if any."""
+    at = text.lower().find(title.lower(), start) if title else -1
+    return None if at < 0 else text.rfind("\n", 0, at) + 1
+
+
+def _unlock(name: str, reader: object) -> None:
+    if not getattr(reader, "is_encrypted", False):
+        return
+    try:
+        ok = reader.decrypt("")  # type: ignore[attr-defined]  # many PDFs only restrict editing
+    except Exception:
+        ok = 0
+    if not ok:
+        raise IngestError(name, "the PDF is encrypted with a password; save an unprotected copy")
+
+
+def _page_text(name: str, reader: object, index: int) -> str:
+    try:
+        return reader.pages[index].extract_text() or ""  # type: ignore[attr-defined]
+    except Exception as exc:
+        raise IngestError(name, f"page {index + 1} of the PDF is damaged ({exc})") from exc
+
+
+def _outline_by_page(reader: object, pages: int) -> list[tuple[list[str], list[tuple[int, str]]]]:
+    """Per page: the bookmark path in force where it starts, and the bookmarks on it."""
+    marks: list[tuple[int, int, str]] = []
+
+    def walk(items: list[object], level: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, level + 1)
+                continue
+            try:
+                page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
+            except Exception:
+                continue
+            if page is not None and 0 <= page < pages:
+                marks.append((page, level, " ".join(str(getattr(item, "title", "")).split())))
+
+    try:
+        walk(list(reader.outline), 0)  # type: ignore[attr-defined]
+    except Exception:
+        marks = []
+    marks.sort(key=lambda m: m[0])  # stable: keeps outline order within a page
+    result: list[tuple[list[str], list[tuple[int, str]]]] = []
+    path: list[str] = []
+    for page in range(pages):
+        on_page = [(level, title) for p, level, title in marks if p == page]
+        result.append((list(path), on_page))
+        for level, title in on_page:
+            path = path[:level] + [title]
+    return result
+
+
+class _PdfWarnings(logging.Handler):
+    """Collects pypdf's logged errors: with ``strict=False`` damage is logged, not raised."""
+
+    DAMAGE = re.compile(r"(incorrect startxref|invalid|corrupt|damaged|decompress|error)", re.I)
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.damage: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if self.DAMAGE.search(message):
+            self.damage.append(message)
+
+    def __enter__(self) -> _PdfWarnings:
+        logging.getLogger("pypdf").addHandler(self)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        logging.getLogger("pypdf").removeHandler(self)
+
+
+# -- DOCX ------------------------------------------------------------------------------------
+def _load_docx(name: str, data: bytes) -> LoadedDocument:
+    import docx
+
+    _check_zip(name, data)
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:
+        raise IngestError(name, f"is not a valid Word document ({exc})") from exc
+    blocks: list[Block] = []
+    path: list[str] = []
+    lines: list[str] = []
+
+    def flush() -> None:
+        if lines:
+            blocks.append(Block("\n".join(lines), None, list(path)))
+            lines.clear()
+
+    for para in document.paragraphs:
+        text = para.text.strip()
+        level = _heading_level(para.style.name if para.style is not None else "")
+        if level and text:
+            flush()
+            path = path[: level - 1] + [text]
+        elif text:
+            lines.append(text)
+    flush()
+    for table in document.tables:
+        rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+        if any(r.strip(" |") for r in rows):
+            blocks.append(Block("\n".join(rows), None, []))
+    return LoadedDocument(name, "docx", 0, blocks)
+
+
+def _heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = re.match(r"Heading (\d)", style)
+    return int(match.group(1)) if match else 0
+
+
+def _check_zip(name: str, data: bytes) -> None:
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise IngestError(name, "is not a valid Word document (not a zip archive)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise IngestError(name, f"is not a valid Word document ({exc})") from exc
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos) or 1
+    if len(infos) > ZIP_MAX_ENTRIES or total > ZIP_MAX_BYTES or total / packed > ZIP_MAX_RATIO:
+        raise IngestError(name, f"refused: it would expand to {total / 2**20:.0f} MB from "
+                                f"{len(data) / 2**10:.0f} KB (a zip bomb?)")
+
+
+# -- Markdown, text, HTML, CSV -----------------------------------------------------------------
+_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+def _load_markdown(name: str, data: bytes) -> LoadedDocument:
+    blocks: list[Block] = []
+    path: list[str] = []
+    lines: list[str] = []
+    fenced = False
+    for line in decode_text(name, data).split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        match = None if fenced else _MD_HEADING.match(line)
+        if match:
+            if "".join(lines).strip():
+                blocks.append(Block("\n".join(lines).strip("\n"), None, list(path)))
+            lines = []
+            path = path[: len(match.group(1)) - 1] + [match.group(2)]
+        else:
+            lines.append(line)
+    if "".join(lines).strip():
+        blocks.append(Block("\n".join(lines).strip("\n"), None, list(path)))
+    return LoadedDocument(name, "markdown", 0, blocks)
+
+
+def _load_text(name: str, data: bytes) -> LoadedDocument:
+    return LoadedDocument(name, "text", 0, [Block(decode_text(name, data))])
+
+
+_HEADING_TAG = re.compile(r"^h([1-6])$")
+_BLOCK_TAGS = ["p", "div", "li", "td", "th", "tr", "pre", "blockquote", "section", "article",
+               "dt", "dd", "figcaption", "caption", "main", "aside", "header", "footer", "body",
+               "ul", "ol", "table", "form", "nav", "address"]
+_SKIP_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
+
+
+def _load_html(name: str, data: bytes) -> LoadedDocument:
+    from bs4 import BeautifulSoup, NavigableString
+
+    soup = BeautifulSoup(decode_text(name, data), "html.parser")
+    for tag in soup.find_all(_SKIP_TAGS):
+        tag.decompose()
+    blocks: list[Block] = []
+    path: list[str] = []
+    parts: list[str] = []
+    last_block: object = None
+    for node in soup.find_all(string=True):
+        if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
+            continue
+        heading = node.find_parent(_HEADING_TAG)
+        text = " ".join(str(node).split())
+        if heading is not None:
+            if "".join(parts).strip():
+                blocks.append(Block(_join_html(parts), None, list(path)))
+            parts = []
+            level = int(heading.name[1])
+            title = " ".join(heading.get_text(" ").split())
+            if not path[level - 1:level] == [title]:
+                path = path[: level - 1] + [title]
+            continue
+        if text:
+            block = node.find_parent(_BLOCK_TAGS)
+            parts.append(("\n" if block is not last_block and parts else " ") + text)
+            last_block = block
+    if "".join(parts).strip():
+        blocks.append(Block(_join_html(parts), None, list(path)))
+    return LoadedDocument(name, "html", 0, blocks)
+
+
+def _join_html(parts: list[str]) -> str:
+    return "".join(parts).strip()
+
+
+def _load_csv(name: str, data: bytes) -> LoadedDocument:
+    text = decode_text(name, data)
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:8192], ",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    try:
+        rows = list(csv.reader(io.StringIO(text), dialect))
+    except csv.Error as exc:
+        raise IngestError(name, f"is not valid CSV ({exc})") from exc
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if len(rows) < 2:
+        raise IngestError(name, "the CSV has a header but no data rows")
+    header = [h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
+    blocks = [
+        Block("\n".join(f"{h}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()),
+              None, [f"row {n}"])
+        for n, row in enumerate(rows[1:], start=2)
+    ]
+    return LoadedDocument(name, "csv", 0, blocks)
+
+
+_LOADERS: dict[str, Callable[[str, bytes], LoadedDocument]] = {
+    "pdf": _load_pdf, "docx": _load_docx, "markdown": _load_markdown, "text": _load_text,
+    "html": _load_html, "csv": _load_csv,
+}

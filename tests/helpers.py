@@ -1,0 +1,45 @@
+"""Real test files made in code: PDFs (fpdf2), DOCX (python-docx) and text formats."""
+
+from __future__ import annotations
+
+import io
+
+from fpdf import FPDF
+
+
+def make_pdf(pages: list[tuple[str, str]]) -> bytes:
+    """A PDF with one page per (heading, body); headings are bookmarked."""
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for heading, body in pages:
+        pdf.add_page()
+        pdf.start_section(heading)
+        pdf.set_font("helvetica", "B", 14)
+        pdf.cell(text=heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("helvetica", size=11)
+        pdf.multi_cell(0, 6, body)
+    return bytes(pdf.output())
+
+
+def make_docx(sections: list[tuple[str, list[str]]]) -> bytes:
+    """A DOCX with a level-1 heading and paragraphs per section."""
+    import docx
+
+    document = docx.Document()
+    for heading, paragraphs in sections:
+        document.add_heading(heading, level=1)
+        for para in paragraphs:
+            document.add_paragraph(para)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+FACTS = [
+    ("Volcanoes", "The Kilauea volcano on Hawaii erupted continuously from 1983 to 2018, "
+                  "adding new land to the island's south-east coast."),
+    ("Bees", "Honey bees communicate the direction of flowers with a waggle dance performed "
+             "inside the dark hive on vertical comb."),
+    ("Glaciers", "The Aletsch glacier in the Swiss Alps is the largest glacier in the Alps, "
+                 "about twenty kilometres long."),
+]
