@@ -32,10 +32,13 @@ def main() -> None:
     library, embedder = resources()
     collection = settings.collection
     st.title("📚 Docent")
-    st.caption("Chat with your documents — grounded, cited answers. The chat is coming next; "
-               "for now, build your library.")
-    files = st.file_uploader("Add documents", type=[s.lstrip(".") for s in SUPPORTED],
-                             accept_multiple_files=True)
+    st.caption(
+        "Chat with your documents — grounded, cited answers. The chat is coming next; "
+        "for now, build your library."
+    )
+    files = st.file_uploader(
+        "Add documents", type=[s.lstrip(".") for s in SUPPORTED], accept_multiple_files=True
+    )
     if files and st.button("Index", type="primary"):
         sources = [Source.from_bytes(f.name, f.getvalue()) for f in files]
         with st.status("Indexing…", expanded=True) as status:
@@ -52,9 +55,17 @@ def main() -> None:
     docs = library.documents(collection)
     st.subheader(f"Library · {collection} · {len(docs)} documents")
     st.dataframe(
-        [{"name": d.name, "pages": d.pages or "–", "chunks": d.chunks,
-          "added": datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")} for d in docs],
-        hide_index=True, use_container_width=True,
+        [
+            {
+                "name": d.name,
+                "pages": d.pages or "–",
+                "chunks": d.chunks,
+                "added": datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M"),
+            }
+            for d in docs
+        ],
+        hide_index=True,
+        use_container_width=True,
     )
 
 

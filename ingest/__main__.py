@@ -7,6 +7,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from pydantic import ValidationError
+
 import rag  # noqa: F401 - offline environment first
 from ingest.pipeline import Progress, Source, find_files, ingest_sources
 from rag.config import Settings, get_settings
@@ -27,15 +29,20 @@ def _parser() -> argparse.ArgumentParser:
     action = p.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list the collection's documents")
     action.add_argument("--delete", metavar="DOCNAME", help="delete a document by name")
-    action.add_argument("--reindex", action="store_true",
-                        help="re-embed a collection with the configured embedding model")
+    action.add_argument(
+        "--reindex",
+        action="store_true",
+        help="re-embed a collection with the configured embedding model",
+    )
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (1 if any file failed)."""
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v}
+    overrides = {
+        k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v
+    }
     try:
         settings = Settings(**overrides) if overrides else get_settings()
         library, embedder = open_library(settings)
@@ -54,14 +61,26 @@ def main(argv: list[str] | None = None) -> int:
             print("nothing to do: give files or folders, --list or --delete", file=sys.stderr)
             return 2
         return _ingest(args.paths, collection, library, embedder, settings)
-    except (StoreBusyError, EmbeddingMismatchError, StoreUnavailableError, EmbeddingModelError,
-            ValueError) as exc:
+    except ValidationError as exc:
+        print("error: " + "; ".join(e["msg"] for e in exc.errors()), file=sys.stderr)
+        return 2
+    except (
+        StoreBusyError,
+        EmbeddingMismatchError,
+        StoreUnavailableError,
+        EmbeddingModelError,
+        ValueError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 def _ingest(
-    paths: list[Path], collection: str, library: Library, embedder: Embedder, settings: Settings,
+    paths: list[Path],
+    collection: str,
+    library: Library,
+    embedder: Embedder,
+    settings: Settings,
 ) -> int:
     from tqdm import tqdm
 
@@ -70,17 +89,24 @@ def _ingest(
     bar = tqdm(total=len(sources), unit="file", desc="ingesting", file=sys.stderr)
 
     def progress(p: Progress) -> None:
-        bar.set_postfix_str(f"{p.name[:40]} {p.stage} {p.done}/{p.of}" if p.of else f"{p.name[:40]} {p.stage}")
+        bar.set_postfix_str(
+            f"{p.name[:40]} {p.stage} {p.done}/{p.of}" if p.of else f"{p.name[:40]} {p.stage}"
+        )
         if p.stage == "done":
             bar.update(1)
 
     results += ingest_sources(sources, collection, library, embedder, settings, progress)
     bar.close()
     for r in results:
-        detail = f"{r.chunks} chunks" + (f", {r.pages} pages" if r.pages else "") if r.chunks else r.reason
+        detail = (
+            f"{r.chunks} chunks" + (f", {r.pages} pages" if r.pages else "")
+            if r.chunks
+            else r.reason
+        )
         print(f"{r.status:>15}  {r.name}  ({detail})")
     failed = sum(r.status == "failed" for r in results)
-    print(f"{len(results) - failed} ok, {failed} failed; collection {collection!r} in {settings.data_dir}")
+    ok = len(results) - failed
+    print(f"{ok} ok, {failed} failed; collection {collection!r} in {settings.data_dir}")
     return 1 if failed else 0
 
 

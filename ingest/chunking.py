@@ -35,7 +35,10 @@ class Chunk:
 
 
 def chunk_document(
-    doc: LoadedDocument, chunk_size: int, overlap: int, model_tokens: Callable[[str], int],
+    doc: LoadedDocument,
+    chunk_size: int,
+    overlap: int,
+    model_tokens: Callable[[str], int],
     model_max: int,
 ) -> list[Chunk]:
     """Split a loaded document into chunks.
@@ -63,16 +66,30 @@ def chunk_document(
                 pieces = _split(_splitter(fits, model_max, min(overlap, model_max // 8)), piece)
             for text, sub in pieces:
                 begin = offset + start + sub
-                chunks.append(Chunk(text, len(chunks), block.page, list(block.headings),
-                                    begin, begin + len(text)))
+                chunks.append(
+                    Chunk(
+                        text,
+                        len(chunks),
+                        block.page,
+                        list(block.headings),
+                        begin,
+                        begin + len(text),
+                    )
+                )
         offset += len(block.text) + 2
     return chunks
 
 
-def _splitter(length: Callable[[str], int], size: int, overlap: int) -> RecursiveCharacterTextSplitter:
+def _splitter(
+    length: Callable[[str], int], size: int, overlap: int
+) -> RecursiveCharacterTextSplitter:
     return RecursiveCharacterTextSplitter(
-        chunk_size=size, chunk_overlap=overlap, length_function=length, separators=SEPARATORS,
-        keep_separator="end", strip_whitespace=True,
+        chunk_size=size,
+        chunk_overlap=overlap,
+        length_function=length,
+        separators=SEPARATORS,
+        keep_separator="end",
+        strip_whitespace=True,
     )
 
 

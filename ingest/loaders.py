@@ -14,8 +14,17 @@ from pathlib import PurePath
 from ingest.errors import IngestError
 from ingest.textdecode import decode_text
 
-SUPPORTED = {".pdf": "pdf", ".docx": "docx", ".md": "markdown", ".markdown": "markdown",
-             ".txt": "text", ".text": "text", ".html": "html", ".htm": "html", ".csv": "csv"}
+SUPPORTED = {
+    ".pdf": "pdf",
+    ".docx": "docx",
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".csv": "csv",
+}
 # A DOCX is a zip of XML; real ones expand ~10x. Beyond these it is a zip bomb.
 ZIP_MAX_RATIO = 200
 ZIP_MAX_BYTES = 512 * 1024 * 1024
@@ -56,7 +65,9 @@ def kind_of(name: str) -> str:
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUPPORTED:
         listed = ", ".join(sorted(SUPPORTED))
-        raise IngestError(name, f"unsupported file type {suffix or '(none)'!r}; Docent reads {listed}")
+        raise IngestError(
+            name, f"unsupported file type {suffix or '(none)'!r}; Docent reads {listed}"
+        )
     return SUPPORTED[suffix]
 
 
@@ -76,8 +87,11 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
     if not data:
         raise IngestError(name, "the file is empty")
     if len(data) > max_bytes:
-        raise IngestError(name, f"the file is {len(data) / 2**20:.1f} MB, over the limit of "
-                                f"{max_bytes / 2**20:.0f} MB (DOCENT_MAX_FILE_MB)")
+        raise IngestError(
+            name,
+            f"the file is {len(data) / 2**20:.1f} MB, over the limit of "
+            f"{max_bytes / 2**20:.0f} MB (DOCENT_MAX_FILE_MB)",
+        )
     doc = _LOADERS[kind](name, data)
     if not any(b.text.strip() for b in doc.blocks):
         raise IngestError(name, "contains no readable text")
@@ -108,17 +122,22 @@ def _load_pdf(name: str, data: bytes) -> LoadedDocument:
     if warnings.damage:
         raise IngestError(name, f"the PDF is damaged ({warnings.damage[0]})")
     if not any(t.strip() for t in texts):
-        raise IngestError(name, "the PDF has no text layer (a scanned document?); run OCR on it "
-                                "first, e.g. `ocrmypdf in.pdf out.pdf`, then add the result")
+        raise IngestError(
+            name,
+            "the PDF has no text layer (a scanned document?); run OCR on it "
+            "first, e.g. `ocrmypdf in.pdf out.pdf`, then add the result",
+        )
     blocks: list[Block] = []
-    for page, (text, (path, marks)) in enumerate(zip(texts, _outline_by_page(reader, pages),
-                                                    strict=True), start=1):
+    for page, (text, (path, marks)) in enumerate(
+        zip(texts, _outline_by_page(reader, pages), strict=True), start=1
+    ):
         blocks.extend(_split_at_headings(text, page, path, marks))
     return LoadedDocument(name, "pdf", pages, blocks)
 
 
-def _split_at_headings(text: str, page: int, path: list[str],
-                       marks: list[tuple[int, str]]) -> list[Block]:
+def _split_at_headings(
+    text: str, page: int, path: list[str], marks: list[tuple[int, str]]
+) -> list[Block]:
     """Cut a page where its bookmarked headings start, so each part gets its own path."""
     blocks: list[Block] = []
     start = 0
@@ -264,8 +283,11 @@ def _check_zip(name: str, data: bytes) -> None:
     total = sum(i.file_size for i in infos)
     packed = sum(i.compress_size for i in infos) or 1
     if len(infos) > ZIP_MAX_ENTRIES or total > ZIP_MAX_BYTES or total / packed > ZIP_MAX_RATIO:
-        raise IngestError(name, f"refused: it would expand to {total / 2**20:.0f} MB from "
-                                f"{len(data) / 2**10:.0f} KB (a zip bomb?)")
+        raise IngestError(
+            name,
+            f"refused: it would expand to {total / 2**20:.0f} MB from "
+            f"{len(data) / 2**10:.0f} KB (a zip bomb?)",
+        )
 
 
 # -- Markdown, text, HTML, CSV -----------------------------------------------------------------
@@ -298,9 +320,33 @@ def _load_text(name: str, data: bytes) -> LoadedDocument:
 
 
 _HEADING_TAG = re.compile(r"^h([1-6])$")
-_BLOCK_TAGS = ["p", "div", "li", "td", "th", "tr", "pre", "blockquote", "section", "article",
-               "dt", "dd", "figcaption", "caption", "main", "aside", "header", "footer", "body",
-               "ul", "ol", "table", "form", "nav", "address"]
+_BLOCK_TAGS = [
+    "p",
+    "div",
+    "li",
+    "td",
+    "th",
+    "tr",
+    "pre",
+    "blockquote",
+    "section",
+    "article",
+    "dt",
+    "dd",
+    "figcaption",
+    "caption",
+    "main",
+    "aside",
+    "header",
+    "footer",
+    "body",
+    "ul",
+    "ol",
+    "table",
+    "form",
+    "nav",
+    "address",
+]
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
 
 
@@ -325,8 +371,7 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             parts = []
             level = int(heading.name[1])
             title = " ".join(heading.get_text(" ").split())
-            if not path[level - 1:level] == [title]:
-                path = path[: level - 1] + [title]
+            path = path[: level - 1] + [title]
             continue
         if text:
             block = node.find_parent(_BLOCK_TAGS)
@@ -356,14 +401,21 @@ def _load_csv(name: str, data: bytes) -> LoadedDocument:
         raise IngestError(name, "the CSV has a header but no data rows")
     header = [h.strip() or f"column {i + 1}" for i, h in enumerate(rows[0])]
     blocks = [
-        Block("\n".join(f"{h}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()),
-              None, [f"row {n}"])
+        Block(
+            "\n".join(f"{h}: {v.strip()}" for h, v in zip(header, row, strict=False) if v.strip()),
+            None,
+            [f"row {n}"],
+        )
         for n, row in enumerate(rows[1:], start=2)
     ]
     return LoadedDocument(name, "csv", 0, blocks)
 
 
 _LOADERS: dict[str, Callable[[str, bytes], LoadedDocument]] = {
-    "pdf": _load_pdf, "docx": _load_docx, "markdown": _load_markdown, "text": _load_text,
-    "html": _load_html, "csv": _load_csv,
+    "pdf": _load_pdf,
+    "docx": _load_docx,
+    "markdown": _load_markdown,
+    "text": _load_text,
+    "html": _load_html,
+    "csv": _load_csv,
 }

@@ -86,8 +86,11 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
     missing: list[FileResult] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*")
-                            if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith("."))
+            found += sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith(".")
+            )
         elif path.is_file():
             found.append(path)
         else:
@@ -96,8 +99,12 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
 
 
 def ingest_sources(
-    sources: list[Source], collection: str, library: Library, embedder: Embedder,
-    settings: Settings, progress: ProgressCallback | None = None,
+    sources: list[Source],
+    collection: str,
+    library: Library,
+    embedder: Embedder,
+    settings: Settings,
+    progress: ProgressCallback | None = None,
 ) -> list[FileResult]:
     """Index ``sources`` into ``collection``; a bad file is reported and the others go on.
 
@@ -109,7 +116,9 @@ def ingest_sources(
     results: list[FileResult] = []
     with library.writing():
         library.index(collection)  # fail early on a model mismatch
-        for i, prepared in enumerate(_prepare_all(sources, collection, library, embedder, settings)):
+        for i, prepared in enumerate(
+            _prepare_all(sources, collection, library, embedder, settings)
+        ):
             name = prepared.source.name
             report(Progress(i, len(sources), name, "reading"))
             results.append(_store(i, len(sources), prepared, collection, library, embedder, report))
@@ -118,7 +127,11 @@ def ingest_sources(
 
 
 def _prepare_all(
-    sources: list[Source], collection: str, library: Library, embedder: Embedder, settings: Settings,
+    sources: list[Source],
+    collection: str,
+    library: Library,
+    embedder: Embedder,
+    settings: Settings,
 ) -> Iterator[_Prepared]:
     """Load and chunk each source, one file ahead of the consumer."""
     known = {d.doc_id for d in library.documents(collection)}
@@ -126,33 +139,51 @@ def _prepare_all(
         ahead: Future[_Prepared] | None = None
         for i in range(len(sources)):
             current = ahead or pool.submit(_prepare, sources[i], known, embedder, settings)
-            ahead = pool.submit(_prepare, sources[i + 1], known, embedder, settings) \
-                if i + 1 < len(sources) else None
+            ahead = (
+                pool.submit(_prepare, sources[i + 1], known, embedder, settings)
+                if i + 1 < len(sources)
+                else None
+            )
             yield current.result()
 
 
 def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Settings) -> _Prepared:
     try:
         if source.size > settings.max_file_bytes:
-            raise IngestError(source.name, f"the file is {source.size / 2**20:.1f} MB, over the "
-                                           f"limit of {settings.max_file_mb:.0f} MB (DOCENT_MAX_FILE_MB)")
+            raise IngestError(
+                source.name,
+                f"the file is {source.size / 2**20:.1f} MB, over the "
+                f"limit of {settings.max_file_mb:.0f} MB (DOCENT_MAX_FILE_MB)",
+            )
         data = source.read()
         doc_id = hashlib.sha256(data).hexdigest()
         prepared = _Prepared(source, doc_id)
         if doc_id in known:
             return prepared
         prepared.doc = load_bytes(source.name, data, settings.max_file_bytes)
-        prepared.chunks = chunk_document(prepared.doc, settings.chunk_size, settings.chunk_overlap,
-                                         embedder.count_tokens, embedder.max_tokens)
+        prepared.chunks = chunk_document(
+            prepared.doc,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            embedder.count_tokens,
+            embedder.max_tokens,
+        )
     except IngestError as exc:
         return _Prepared(source, "", error=exc.reason)
     except OSError as exc:
         return _Prepared(source, "", error=f"cannot be read ({exc.strerror or exc})")
+    except Exception as exc:
+        return _Prepared(source, "", error=f"could not be read ({type(exc).__name__}: {exc})")
     return prepared
 
 
 def _store(
-    i: int, total: int, prepared: _Prepared, collection: str, library: Library, embedder: Embedder,
+    i: int,
+    total: int,
+    prepared: _Prepared,
+    collection: str,
+    library: Library,
+    embedder: Embedder,
     report: ProgressCallback,
 ) -> FileResult:
     name = prepared.source.name
@@ -166,11 +197,19 @@ def _store(
     batches = []
     for start in range(0, len(texts), step):
         report(Progress(i, total, name, "embedding", start, len(texts)))
-        batches.append(embedder.encode(texts[start:start + step]))
+        batches.append(embedder.encode(texts[start : start + step]))
     report(Progress(i, total, name, "writing", len(texts), len(texts)))
-    records = [_record(prepared, c, v) for c, v in zip(chunks, np.concatenate(batches), strict=True)]
-    doc = DocumentRecord(prepared.doc_id, name, prepared.doc.kind, prepared.doc.pages,
-                         len(records), prepared.source.size)
+    records = [
+        _record(prepared, c, v) for c, v in zip(chunks, np.concatenate(batches), strict=True)
+    ]
+    doc = DocumentRecord(
+        prepared.doc_id,
+        name,
+        prepared.doc.kind,
+        prepared.doc.pages,
+        len(records),
+        prepared.source.size,
+    )
     replaced = library.add_document(collection, doc, records)
     return FileResult(name, "replaced" if replaced else "indexed", len(records), prepared.doc.pages)
 
@@ -178,9 +217,20 @@ def _store(
 def _record(prepared: _Prepared, chunk: Chunk, vector: np.ndarray) -> ChunkRecord:
     assert prepared.doc is not None
     meta = {
-        "source": prepared.source.name, "doc_id": prepared.doc_id, "page": chunk.page,
-        "headings": chunk.headings, "chunk_index": chunk.index,
-        "char_start": chunk.char_start, "char_end": chunk.char_end, "kind": prepared.doc.kind,
+        "source": prepared.source.name,
+        "doc_id": prepared.doc_id,
+        "page": chunk.page,
+        "headings": chunk.headings,
+        "chunk_index": chunk.index,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "kind": prepared.doc.kind,
     }
-    return ChunkRecord(f"{prepared.doc_id[:32]}-{chunk.index:05d}", prepared.doc_id, chunk.index,
-                       chunk.text, meta, vector)
+    return ChunkRecord(
+        f"{prepared.doc_id[:32]}-{chunk.index:05d}",
+        prepared.doc_id,
+        chunk.index,
+        chunk.text,
+        meta,
+        vector,
+    )

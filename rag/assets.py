@@ -22,8 +22,10 @@ def main() -> None:
     settings = get_settings()
     embedder = prepare(settings)
     count_tokens("tiktoken works offline")
-    print(f"offline assets ready in {settings.data_dir}: tiktoken cl100k_base, "
-          f"embedder {embedder.fingerprint.describe()}")
+    print(
+        f"offline assets ready in {settings.data_dir}: tiktoken cl100k_base, "
+        f"embedder {embedder.fingerprint.describe()}"
+    )
 
 
 if __name__ == "__main__":

@@ -116,16 +116,35 @@ class DocStore:
         with self.transaction():
             self.db.execute(
                 "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-                (collection, doc.doc_id, doc.name, doc.kind, doc.pages, doc.chunks,
-                 doc.size_bytes, doc.added_at, "pending"),
+                (
+                    collection,
+                    doc.doc_id,
+                    doc.name,
+                    doc.kind,
+                    doc.pages,
+                    doc.chunks,
+                    doc.size_bytes,
+                    doc.added_at,
+                    "pending",
+                ),
             )
             self.db.execute(
                 "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc.doc_id)
             )
             self.db.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
-                [(collection, c.chunk_id, c.doc_id, c.idx, c.text, json.dumps(c.meta),
-                  np.asarray(c.vector, dtype=np.float32).tobytes()) for c in chunks],
+                [
+                    (
+                        collection,
+                        c.chunk_id,
+                        c.doc_id,
+                        c.idx,
+                        c.text,
+                        json.dumps(c.meta),
+                        np.asarray(c.vector, dtype=np.float32).tobytes(),
+                    )
+                    for c in chunks
+                ],
             )
 
     def set_state(self, collection: str, doc_ids: list[str], state: DocState) -> None:
@@ -148,13 +167,22 @@ class DocStore:
 
     def documents(self, collection: str, state: DocState | None = "ready") -> list[DocumentRecord]:
         """Documents of a collection (only ``state`` ones; ``None`` = all), oldest first."""
-        sql = "SELECT doc_id,name,kind,pages,chunks,size_bytes,added_at,state FROM documents " \
-              "WHERE collection=?"
+        sql = (
+            "SELECT doc_id,name,kind,pages,chunks,size_bytes,added_at,state FROM documents "
+            "WHERE collection=?"
+        )
         args: tuple[Any, ...] = (collection,)
         if state is not None:
             sql, args = sql + " AND state=?", (collection, state)
         rows = self.db.execute(sql + " ORDER BY added_at, name", args).fetchall()
         return [DocumentRecord(*r) for r in rows]
+
+    def has_unfinished(self) -> bool:
+        """True if any document (any collection) is still ``pending`` or ``deleting``."""
+        return (
+            self.db.execute("SELECT 1 FROM documents WHERE state != 'ready' LIMIT 1").fetchone()
+            is not None
+        )
 
     def find(self, collection: str, doc_id: str) -> DocumentRecord | None:
         """A document by id, in any state."""
@@ -167,8 +195,9 @@ class DocStore:
         if doc_id is not None:
             sql, args = sql + " AND doc_id=?", (collection, doc_id)
         for cid, did, idx, text, meta, vec in self.db.execute(sql + " ORDER BY doc_id, idx", args):
-            yield ChunkRecord(cid, did, idx, text, json.loads(meta),
-                              np.frombuffer(vec, dtype=np.float32))
+            yield ChunkRecord(
+                cid, did, idx, text, json.loads(meta), np.frombuffer(vec, dtype=np.float32)
+            )
 
     def chunk_count(self, collection: str) -> int:
         """Number of stored chunks in a collection (all states)."""
@@ -179,13 +208,17 @@ class DocStore:
     def sample_chunks(self, collection: str, n: int) -> list[ChunkRecord]:
         """Up to ``n`` random chunks of ready documents (for self-query checks)."""
         rows = self.db.execute(
-            "SELECT c.chunk_id,c.doc_id,c.idx,c.text,c.meta,c.vector FROM chunks c JOIN documents d "
-            "ON c.collection=d.collection AND c.doc_id=d.doc_id "
+            "SELECT c.chunk_id,c.doc_id,c.idx,c.text,c.meta,c.vector "
+            "FROM chunks c JOIN documents d ON c.collection=d.collection AND c.doc_id=d.doc_id "
             "WHERE c.collection=? AND d.state='ready' ORDER BY RANDOM() LIMIT ?",
             (collection, n),
         ).fetchall()
-        return [ChunkRecord(r[0], r[1], r[2], r[3], json.loads(r[4]),
-                            np.frombuffer(r[5], dtype=np.float32)) for r in rows]
+        return [
+            ChunkRecord(
+                r[0], r[1], r[2], r[3], json.loads(r[4]), np.frombuffer(r[5], dtype=np.float32)
+            )
+            for r in rows
+        ]
 
     # -- flags ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -82,7 +83,10 @@ class Embedder:
             ) from exc
         self.name = name
         self.batch_size = batch_size
-        self.tokenizer = self.model.tokenizer
+        # Hugging Face fast tokenizers are not safe to share between threads: counting (in the
+        # loader thread) gets its own copy, guarded by a lock, apart from the one encode uses.
+        self.tokenizer = copy.deepcopy(self.model.tokenizer)
+        self._count_lock = threading.Lock()
         dim = self.model.get_embedding_dimension()
         self.fingerprint = Fingerprint(model=name, dimension=int(dim), normalized=True)
         # Lengths include [CLS]/[SEP]; text beyond this is silently cut by the model.
@@ -103,7 +107,8 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Word pieces ``text`` takes in the model's own tokenizer (without special tokens)."""
-        return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        with self._count_lock:
+            return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
 
 
 _models: dict[tuple[str, int], Embedder] = {}

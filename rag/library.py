@@ -53,7 +53,7 @@ class Library:
     def client(self) -> Any:
         """The Chroma client (opened on first use, after recovering from any crash)."""
         if self._client is None:
-            if self.docs.get_meta(DIRTY) and not self._lock_held():
+            if self._needs_recovery() and not self._lock_held():
                 try:
                     with self.writing():
                         pass  # writing() recovers
@@ -99,14 +99,19 @@ class Library:
         yield
         self.docs.set_meta(DIRTY, None)
 
-    def add_document(self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]) -> list[str]:
+    def add_document(
+        self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]
+    ) -> list[str]:
         """Store a document; returns the ids of older versions (same name) it replaced."""
         with self.writing():
             index = self.index(collection)
             if self.docs.fingerprint(collection) is None:
                 self.docs.set_fingerprint(collection, self.fingerprint)
-            old = [d.doc_id for d in self.docs.documents(collection)
-                   if d.name == doc.name and d.doc_id != doc.doc_id]
+            old = [
+                d.doc_id
+                for d in self.docs.documents(collection)
+                if d.name == doc.name and d.doc_id != doc.doc_id
+            ]
             self.docs.add_document(collection, doc, chunks)
             with self._chroma_write():
                 self._upsert(index, chunks)
@@ -139,10 +144,14 @@ class Library:
     def _publish(self, collection: str, doc_id: str, replaced: list[str]) -> None:
         """Make ``doc_id`` visible and retire the versions it replaces, atomically."""
         with self.docs.transaction() as db:
-            db.execute("UPDATE documents SET state='ready' WHERE collection=? AND doc_id=?",
-                       (collection, doc_id))
-            db.executemany("UPDATE documents SET state='deleting' WHERE collection=? AND doc_id=?",
-                           [(collection, d) for d in replaced])
+            db.execute(
+                "UPDATE documents SET state='ready' WHERE collection=? AND doc_id=?",
+                (collection, doc_id),
+            )
+            db.executemany(
+                "UPDATE documents SET state='deleting' WHERE collection=? AND doc_id=?",
+                [(collection, d) for d in replaced],
+            )
         self._purge(collection, replaced)
 
     def _purge(self, collection: str, doc_ids: list[str]) -> None:
@@ -153,8 +162,12 @@ class Library:
     @staticmethod
     def _upsert(index: VectorIndex, chunks: list[ChunkRecord]) -> None:
         if chunks:
-            index.upsert([c.chunk_id for c in chunks], np.stack([c.vector for c in chunks]),
-                         [c.text for c in chunks], [c.meta for c in chunks])
+            index.upsert(
+                [c.chunk_id for c in chunks],
+                np.stack([c.vector for c in chunks]),
+                [c.text for c in chunks],
+                [c.meta for c in chunks],
+            )
 
     # -- reading -----------------------------------------------------------------------------
     def collections(self) -> list[str]:
@@ -169,18 +182,23 @@ class Library:
     def _recover(self) -> None:
         """Bring Chroma back in step with the durable copy after a crashed writer."""
         self.recovered = []
-        if self.docs.get_meta(DIRTY) is None:
+        if not self._needs_recovery():
             return
         collections = self.collections()
-        healthy = self._client is None and self._probe_ok(collections)
-        if not healthy and self._client is not None:
-            healthy = all(self._findable_share(c) >= MIN_FINDABLE for c in collections)
-        if not healthy:
-            self._rebuild(collections)
+        if self.docs.get_meta(DIRTY) is not None:  # killed inside a Chroma write
+            healthy = self._client is None and self._probe_ok(collections)
+            if not healthy and self._client is not None:
+                healthy = all(self._findable_share(c) >= MIN_FINDABLE for c in collections)
+            if not healthy:
+                self._rebuild(collections)
         with self._chroma_write():
             for collection in collections:
                 self._finish_pending(collection)
         self.recovered.append("finished interrupted writes")
+
+    def _needs_recovery(self) -> bool:
+        """A writer died: Chroma was mid-write, or documents were left half-way."""
+        return self.docs.get_meta(DIRTY) is not None or self.docs.has_unfinished()
 
     def _probe_ok(self, collections: list[str]) -> bool:
         """Open the store in a child process first: a damaged index may segfault."""
@@ -192,8 +210,9 @@ class Library:
         sample = self.docs.sample_chunks(collection, 50)
         if not sample:
             return 1.0
-        found = self.index(collection).findable([c.chunk_id for c in sample],
-                                                np.stack([c.vector for c in sample]))
+        found = self.index(collection).findable(
+            [c.chunk_id for c in sample], np.stack([c.vector for c in sample])
+        )
         return found / len(sample)
 
     def _rebuild(self, collections: list[str]) -> None:
@@ -225,8 +244,11 @@ class Library:
             self._purge(collection, [doc.doc_id])
         for doc in self.docs.documents(collection, state="pending"):
             self._upsert(index, list(self.docs.chunks(collection, doc.doc_id)))
-            old = [d.doc_id for d in self.docs.documents(collection)
-                   if d.name == doc.name and d.doc_id != doc.doc_id]
+            old = [
+                d.doc_id
+                for d in self.docs.documents(collection)
+                if d.name == doc.name and d.doc_id != doc.doc_id
+            ]
             self._publish(collection, doc.doc_id, old)
         wanted = {c.chunk_id for c in self.docs.chunks(collection)}
         stray = list(index.ids() - wanted)

@@ -43,15 +43,23 @@ def probe_store(settings: Settings, collections: list[str]) -> ProbeReport:
     """Run the probe in a child process and parse what it printed."""
     env = {**os.environ, "DOCENT_DATA_DIR": str(settings.data_dir.resolve())}
     if settings.chroma_host:
-        env.update(DOCENT_CHROMA_HOST=settings.chroma_host, DOCENT_CHROMA_PORT=str(settings.chroma_port))
+        env.update(
+            DOCENT_CHROMA_HOST=settings.chroma_host, DOCENT_CHROMA_PORT=str(settings.chroma_port)
+        )
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "rag.probe", *collections], env=env, capture_output=True,
-            text=True, timeout=TIMEOUT_S, check=False,
+            [sys.executable, "-m", "rag.probe", *collections],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
         )
     except subprocess.TimeoutExpired:
         return ProbeReport(returncode=-1, error="probe timed out")
-    report = ProbeReport(returncode=proc.returncode, error=proc.stderr.strip()[-300:] if proc.returncode else "")
+    report = ProbeReport(
+        returncode=proc.returncode, error=proc.stderr.strip()[-300:] if proc.returncode else ""
+    )
     for line in proc.stdout.splitlines():
         if line.startswith("{"):
             row = json.loads(line)
@@ -77,9 +85,12 @@ def _main(collections: list[str]) -> None:
             share = 0.0
         else:
             col = client.get_collection(name)
-            res = col.query(query_embeddings=np.stack([c.vector for c in sample]),
-                            n_results=5, include=[])
-            share = sum(c.chunk_id in got for c, got in zip(sample, res["ids"], strict=True)) / len(sample)
+            res = col.query(
+                query_embeddings=np.stack([c.vector for c in sample]), n_results=5, include=[]
+            )
+            share = sum(c.chunk_id in got for c, got in zip(sample, res["ids"], strict=True)) / len(
+                sample
+            )
         print(json.dumps({"collection": name, "findable": share}), flush=True)
 
 

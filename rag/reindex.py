@@ -22,14 +22,20 @@ def reindex(library: Library, collection: str, embedder: Embedder) -> int:
         with docs.transaction() as db:
             db.executemany(
                 "UPDATE chunks SET vector=? WHERE collection=? AND chunk_id=?",
-                [(np.asarray(v, dtype=np.float32).tobytes(), collection, c.chunk_id)
-                 for c, v in zip(chunks, vectors, strict=True)],
+                [
+                    (np.asarray(v, dtype=np.float32).tobytes(), collection, c.chunk_id)
+                    for c, v in zip(chunks, vectors, strict=True)
+                ],
             )
         docs.set_fingerprint(collection, embedder.fingerprint)
         index = library.reset_index(collection)
         for doc in docs.documents(collection, state=None):
             part = list(docs.chunks(collection, doc.doc_id))
             if part:
-                index.upsert([c.chunk_id for c in part], np.stack([c.vector for c in part]),
-                             [c.text for c in part], [c.meta for c in part])
+                index.upsert(
+                    [c.chunk_id for c in part],
+                    np.stack([c.vector for c in part]),
+                    [c.text for c in part],
+                    [c.meta for c in part],
+                )
         return len(chunks)

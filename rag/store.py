@@ -44,7 +44,9 @@ def open_client(settings: Settings) -> Any:
     if settings.chroma_host:
         try:
             client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, ssl=settings.chroma_ssl,
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
                 settings=chroma_settings,
             )
             client.heartbeat()
@@ -89,16 +91,20 @@ class VectorIndex:
         return int(self.client.get_max_batch_size())
 
     def upsert(
-        self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str],
+        self,
+        ids: Sequence[str],
+        vectors: np.ndarray,
+        texts: Sequence[str],
         metas: Sequence[dict[str, Any]],
     ) -> None:
         """Add or overwrite vectors, in batches Chroma accepts."""
         step = self.batch_size()
         for i in range(0, len(ids), step):
             self.collection.upsert(
-                ids=list(ids[i:i + step]), embeddings=vectors[i:i + step],
-                documents=list(texts[i:i + step]),
-                metadatas=[_chroma_meta(m) for m in metas[i:i + step]],
+                ids=list(ids[i : i + step]),
+                embeddings=vectors[i : i + step],
+                documents=list(texts[i : i + step]),
+                metadatas=[_chroma_meta(m) for m in metas[i : i + step]],
             )
 
     def delete_document(self, doc_id: str) -> None:
@@ -113,20 +119,23 @@ class VectorIndex:
         """All ids in the collection."""
         return set(self.collection.get(include=[])["ids"])
 
-    def query(
-        self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None
-    ) -> list[Hit]:
+    def query(self, vector: np.ndarray, n: int, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``n`` nearest chunks to ``vector`` (optionally filtered by metadata)."""
         if n <= 0:
             return []
         res = self.collection.query(
-            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1), n_results=n,
-            where=where, include=["documents", "metadatas", "distances"],
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=n,
+            where=where,
+            include=["documents", "metadatas", "distances"],
         )
         return [
             Hit(cid, 1.0 - float(dist), text or "", dict(meta or {}))
             for cid, dist, text, meta in zip(
-                res["ids"][0], res["distances"][0], res["documents"][0], res["metadatas"][0],
+                res["ids"][0],
+                res["distances"][0],
+                res["documents"][0],
+                res["metadatas"][0],
                 strict=True,
             )
         ]

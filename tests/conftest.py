@@ -31,7 +31,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else str(address)
         if self.family in (socket.AF_INET, socket.AF_INET6) and host not in (
-            "127.0.0.1", "::1", "localhost"
+            "127.0.0.1",
+            "::1",
+            "localhost",
         ):
             raise AssertionError(f"test tried to reach the network: {address}")
         return real_connect(self, address)
@@ -60,8 +62,18 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     chroma = Path(sys.executable).with_name("chroma")
     log = (path / "server.log").open("wb")
     proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            str(chroma),
+            "run",
+            "--path",
+            str(path / "db"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         _wait_for_port(port, proc)
@@ -94,15 +106,18 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture(params=["embedded", "server"])
-def store_settings(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Settings:
+def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings for the embedded store and for a real Chroma server (unique collection)."""
     collection = f"t-{uuid.uuid4().hex[:12]}"
     if request.param == "server":
         host, port = request.getfixturevalue("chroma_server")
-        return Settings(data_dir=tmp_path / "data", collection=collection, chroma_host=host,
-                        chroma_port=port, _env_file=None)
+        return Settings(
+            data_dir=tmp_path / "data",
+            collection=collection,
+            chroma_host=host,
+            chroma_port=port,
+            _env_file=None,
+        )
     return Settings(data_dir=tmp_path / "data", collection=collection, _env_file=None)
 
 

@@ -36,10 +36,19 @@ def make_docx(sections: list[tuple[str, list[str]]]) -> bytes:
 
 
 FACTS = [
-    ("Volcanoes", "The Kilauea volcano on Hawaii erupted continuously from 1983 to 2018, "
-                  "adding new land to the island's south-east coast."),
-    ("Bees", "Honey bees communicate the direction of flowers with a waggle dance performed "
-             "inside the dark hive on vertical comb."),
-    ("Glaciers", "The Aletsch glacier in the Swiss Alps is the largest glacier in the Alps, "
-                 "about twenty kilometres long."),
+    (
+        "Volcanoes",
+        "The Kilauea volcano on Hawaii erupted continuously from 1983 to 2018, "
+        "adding new land to the island's south-east coast.",
+    ),
+    (
+        "Bees",
+        "Honey bees communicate the direction of flowers with a waggle dance performed "
+        "inside the dark hive on vertical comb.",
+    ),
+    (
+        "Glaciers",
+        "The Aletsch glacier in the Swiss Alps is the largest glacier in the Alps, "
+        "about twenty kilometres long.",
+    ),
 ]

@@ -18,8 +18,11 @@ LIMIT = 10 * 2**20
 def test_pdf_keeps_pages_and_bookmarked_headings() -> None:
     doc = load_bytes("facts.pdf", make_pdf(FACTS), LIMIT)
     assert doc.kind == "pdf" and doc.pages == 3
-    assert [(b.page, b.headings) for b in doc.blocks] == [(1, ["Volcanoes"]), (2, ["Bees"]),
-                                                         (3, ["Glaciers"])]
+    assert [(b.page, b.headings) for b in doc.blocks] == [
+        (1, ["Volcanoes"]),
+        (2, ["Bees"]),
+        (3, ["Glaciers"]),
+    ]
     assert "waggle dance" in doc.blocks[1].text
 
 
@@ -27,7 +30,9 @@ def test_docx_keeps_headings() -> None:
     data = make_docx([("Intro", ["First paragraph."]), ("Details", ["Second one.", "Third."])])
     doc = load_bytes("notes.docx", data, LIMIT)
     assert [(b.headings, b.text) for b in doc.blocks] == [
-        (["Intro"], "First paragraph."), (["Details"], "Second one.\nThird.")]
+        (["Intro"], "First paragraph."),
+        (["Details"], "Second one.\nThird."),
+    ]
 
 
 def test_markdown_headings_but_not_inside_code() -> None:
@@ -38,17 +43,24 @@ def test_markdown_headings_but_not_inside_code() -> None:
 
 
 def test_html_drops_scripts_and_keeps_headings() -> None:
-    html = ("<html><head><title>t</title><style>p{}</style></head><body><h1>Top</h1>"
-            "<p>Hello <b>bold</b> world</p><script>alert('x')</script><h2>Sub</h2><p>More</p>"
-            "</body></html>")
+    html = (
+        "<html><head><title>t</title><style>p{}</style></head><body><h1>Top</h1>"
+        "<p>Hello <b>bold</b> world</p><script>alert('x')</script><h2>Sub</h2><p>More</p>"
+        "</body></html>"
+    )
     doc = load_bytes("page.html", html.encode(), LIMIT)
     assert [(b.headings, b.text) for b in doc.blocks] == [
-        (["Top"], "Hello bold world"), (["Top", "Sub"], "More")]
+        (["Top"], "Hello bold world"),
+        (["Top", "Sub"], "More"),
+    ]
 
 
 def test_csv_rows_are_records_with_their_header() -> None:
     doc = load_bytes("people.csv", b"name,city\nAda,London\nGrace,Arlington\n", LIMIT)
-    assert [b.text for b in doc.blocks] == ["name: Ada\ncity: London", "name: Grace\ncity: Arlington"]
+    assert [b.text for b in doc.blocks] == [
+        "name: Ada\ncity: London",
+        "name: Grace\ncity: Arlington",
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-8-sig", "cp1252"])
@@ -58,18 +70,25 @@ def test_text_encodings(encoding: str) -> None:
     assert doc.blocks[0].text.strip() == text.strip()
 
 
-def test_chunks_of_real_pdfs_fit_the_embedding_model(embedder: Embedder, settings: Settings) -> None:
+def test_chunks_of_real_pdfs_fit_the_embedding_model(
+    embedder: Embedder, settings: Settings
+) -> None:
     from tests.conftest import PDFS
 
     for path in sorted(PDFS.glob("*.pdf"))[:2]:
         doc = load_bytes(path.name, path.read_bytes(), settings.max_file_bytes)
-        chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap,
-                                embedder.count_tokens, embedder.max_tokens)
+        chunks = chunk_document(
+            doc,
+            settings.chunk_size,
+            settings.chunk_overlap,
+            embedder.count_tokens,
+            embedder.max_tokens,
+        )
         full = "\n\n".join(b.text for b in doc.blocks)
         assert len(chunks) > 100
         for chunk in chunks:
             assert embedder.count_tokens(chunk.embed_text()) <= embedder.max_tokens
-            assert full[chunk.char_start:chunk.char_end] == chunk.text
+            assert full[chunk.char_start : chunk.char_end] == chunk.text
             assert chunk.page is not None and 1 <= chunk.page <= doc.pages
         # bookmarked sections give most chunks a heading path
         assert sum(bool(c.headings) for c in chunks) > 0.9 * len(chunks)
@@ -96,11 +115,19 @@ def test_ingest_every_format_then_search(library: Library, embedder: Embedder) -
         Source.from_bytes("plain.txt", "Le café est chaud.".encode("latin-1")),
     ]
     seen: list[str] = []
-    results = ingest_sources(sources, settings.collection, library, embedder, settings,
-                             progress=lambda p: seen.append(p.stage))
+    results = ingest_sources(
+        sources,
+        settings.collection,
+        library,
+        embedder,
+        settings,
+        progress=lambda p: seen.append(p.stage),
+    )
     assert [r.status for r in results] == ["indexed"] * 6, results
     assert seen.count("done") == 6 and "embedding" in seen
-    hits = library.index(settings.collection).query(embedder.encode(["how do bees tell direction"])[0], 1)
+    hits = library.index(settings.collection).query(
+        embedder.encode(["how do bees tell direction"])[0], 1
+    )
     assert hits[0].meta["source"] == "facts.pdf" and hits[0].meta["page"] == 2
     assert hits[0].meta["headings"] == "Bees"
     names = {d.name for d in library.documents(settings.collection)}

