@@ -154,6 +154,7 @@ class DocStore:
                 "UPDATE documents SET state=? WHERE collection=? AND doc_id=?",
                 [(state, collection, d) for d in doc_ids],
             )
+            self.bump_generation(collection)
 
     def remove_document(self, collection: str, doc_id: str) -> None:
         """Delete a document's rows (call after its vectors left Chroma)."""
@@ -219,6 +220,48 @@ class DocStore:
             )
             for r in rows
         ]
+
+    def generation(self, collection: str) -> int:
+        """The collection's change counter: derived indexes built at another value are stale."""
+        value = self.get_meta(f"generation:{collection}")
+        return int(value) if value else 0
+
+    def bump_generation(self, collection: str) -> None:
+        """Count one change to a collection (call inside the changing transaction)."""
+        self.db.execute(
+            "INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
+            "value = CAST(value AS INTEGER) + 1", (f"generation:{collection}",))
+
+    def ready_passages(
+        self, collection: str
+    ) -> tuple[list[str], list[str], list[str], list[list[str]]]:
+        """Chunk ids, document ids, texts and heading paths of the ready documents' chunks."""
+        rows = self.db.execute(
+            "SELECT c.chunk_id, c.doc_id, c.text, c.meta FROM chunks c JOIN documents d "
+            "ON c.collection=d.collection AND c.doc_id=d.doc_id "
+            "WHERE c.collection=? AND d.state='ready' ORDER BY c.doc_id, c.idx", (collection,),
+        ).fetchall()
+        return ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                [json.loads(r[3]).get("headings") or [] for r in rows])
+
+    def get_chunks(self, collection: str, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
+        """Chunks by id (missing ids are left out)."""
+        out: dict[str, ChunkRecord] = {}
+        for start in range(0, len(chunk_ids), 500):
+            part = chunk_ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for cid, did, idx, text, meta, vec in self.db.execute(
+                "SELECT chunk_id,doc_id,idx,text,meta,vector FROM chunks "
+                f"WHERE collection=? AND chunk_id IN ({marks})", (collection, *part),
+            ):
+                out[cid] = ChunkRecord(cid, did, idx, text, json.loads(meta),
+                                       np.frombuffer(vec, dtype=np.float32))
+        return out
+
+    def ready_doc_ids(self, collection: str) -> set[str]:
+        """Ids of the documents a search may return."""
+        return {r[0] for r in self.db.execute(
+            "SELECT doc_id FROM documents WHERE collection=? AND state='ready'", (collection,))}
 
     # -- flags ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -19,7 +19,8 @@ import numpy as np
 
 from rag.config import Settings, check_collection_name
 from rag.docstore import ChunkRecord, DocStore, DocumentRecord
-from rag.embeddings import Fingerprint
+from rag.embeddings import Fingerprint, passage_text
+from rag.lexical import LexicalIndex
 from rag.lock import StoreBusyError, WriterLock
 from rag.probe import probe_store
 from rag.store import EmbeddingMismatchError, VectorIndex, chroma_path, open_client
@@ -46,6 +47,7 @@ class Library:
         self._thread_lock = threading.RLock()
         self._client: Any = None
         self._indexes: dict[str, VectorIndex] = {}
+        self._lexical: dict[str, LexicalIndex] = {}
         self.recovered: list[str] = []  # what the last recovery did, for logs and tests
 
     # -- Chroma ------------------------------------------------------------------------------
@@ -152,6 +154,7 @@ class Library:
                 "UPDATE documents SET state='deleting' WHERE collection=? AND doc_id=?",
                 [(collection, d) for d in replaced],
             )
+            self.docs.bump_generation(collection)
         self._purge(collection, replaced)
 
     def _purge(self, collection: str, doc_ids: list[str]) -> None:
@@ -168,6 +171,20 @@ class Library:
                 [c.text for c in chunks],
                 [c.meta for c in chunks],
             )
+
+    def lexical(self, collection: str) -> LexicalIndex:
+        """The collection's BM25 index, brought up to date if the collection changed."""
+        index = self._lexical.get(collection)
+        if index is None:
+            index = self._lexical[collection] = LexicalIndex(
+                self.settings.data_dir / "bm25" / collection)
+
+        def corpus() -> tuple[list[str], list[str], list[str]]:
+            ids, doc_ids, texts, headings = self.docs.ready_passages(collection)
+            return ids, doc_ids, [passage_text(t, h) for t, h in zip(texts, headings, strict=True)]
+
+        index.ensure(self.docs.generation(collection), corpus)
+        return index
 
     # -- reading -----------------------------------------------------------------------------
     def collections(self) -> list[str]:

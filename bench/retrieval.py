@@ -1,0 +1,126 @@
+"""Retrieval benchmark on BEIR SciFact: nDCG@10, Recall@100 and latency per pipeline.
+
+    python bench/retrieval.py [--split test|train] [--limit N]
+
+The corpus is ingested once through Docent's own pipeline (one Markdown document per abstract,
+title as heading) into bench/out/scifact (reused by later runs). Documents are ranked by their
+best chunk. Prints a Markdown table for bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import rag  # noqa: E402,F401
+from bench import scifact  # noqa: E402
+from ingest.pipeline import Source, ingest_sources  # noqa: E402
+from rag.config import Settings  # noqa: E402
+from rag.retrieve import Passage, Retriever, SearchOptions  # noqa: E402
+from rag.runtime import open_library  # noqa: E402
+
+OUT = ROOT / "bench" / "out" / "scifact"
+COLLECTION = "scifact"
+
+
+def build() -> Retriever:
+    """Ingest the corpus (first run only) and return a retriever over it."""
+    settings = Settings(data_dir=OUT, collection=COLLECTION, _env_file=None)
+    library, embedder = open_library(settings)
+    have = {d.name for d in library.documents(COLLECTION)}
+    rows = [r for r in scifact.corpus() if f"{r['_id']}.md" not in have]
+    if rows:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(rows), desc="ingesting SciFact", unit="doc")
+        for start in range(0, len(rows), 500):
+            part = rows[start:start + 500]
+            sources = [Source.from_bytes(f"{r['_id']}.md",
+                                         f"# {r['title']}\n\n{r['text']}\n".encode())
+                       for r in part]
+            ingest_sources(sources, COLLECTION, library, embedder, settings)
+            bar.update(len(part))
+        bar.close()
+    library.lexical(COLLECTION)
+    return Retriever(library, embedder)
+
+
+def doc_ranking(passages: list[Passage]) -> list[str]:
+    """Documents in order of their best passage."""
+    seen: dict[str, None] = {}
+    for p in passages:
+        seen.setdefault(p.source.removesuffix(".md"), None)
+    return list(seen)
+
+
+Pipeline = Callable[[str, dict[str, float]], list[Passage]]
+
+
+def evaluate(name: str, run: Pipeline, queries: dict[str, str],
+             qrels: dict[str, dict[str, int]]) -> dict[str, object]:
+    """Run every judged query; nDCG@10, Recall@100 and latency percentiles."""
+    ndcg, recall, latency = [], [], []
+    stages: dict[str, list[float]] = {}
+    for qid, rel in qrels.items():
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        ranked = doc_ranking(run(queries[qid], timings))
+        latency.append(time.perf_counter() - start)
+        for stage, seconds in timings.items():
+            stages.setdefault(stage, []).append(seconds)
+        ndcg.append(scifact.ndcg_at(ranked, rel, 10))
+        recall.append(scifact.recall_at(ranked, rel, 100))
+    ms = sorted(x * 1000 for x in latency)
+    return {
+        "pipeline": name, "nDCG@10": statistics.mean(ndcg), "R@100": statistics.mean(recall),
+        "p50_ms": ms[len(ms) // 2], "p95_ms": ms[int(len(ms) * 0.95)],
+        "stages": {s: statistics.median(v) * 1000 for s, v in stages.items()},
+    }
+
+
+def pipelines(retriever: Retriever) -> dict[str, Pipeline]:
+    """The configurations compared."""
+    def search(**kw: object) -> Pipeline:
+        def run(query: str, timings: dict[str, float]) -> list[Passage]:
+            return retriever.search(query, COLLECTION, SearchOptions(**kw), timings)  # type: ignore[arg-type]
+        return run
+
+    return {
+        "BM25": search(candidates=200, hybrid=True, dense=False),
+        "dense": search(candidates=200, hybrid=False),
+        "RRF(BM25, dense) k=60": search(candidates=200, hybrid=True),
+    }
+
+
+def main() -> None:
+    """Build, evaluate, print the table."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", default="test", choices=["test", "train"])
+    parser.add_argument("--limit", type=int, default=0, help="only the first N judged queries")
+    args = parser.parse_args()
+    retriever = build()
+    queries, qrels = scifact.queries(), scifact.qrels(args.split)
+    if args.limit:
+        qrels = dict(list(qrels.items())[: args.limit])
+    retriever.search("warm up", COLLECTION, SearchOptions())
+    print(f"SciFact {args.split}: {len(qrels)} queries; machine: {platform.machine()}, "
+          f"{__import__('os').cpu_count()} cores\n")
+    print("| pipeline | nDCG@10 | Recall@100 | p50 ms | p95 ms | median ms per stage |")
+    print("|---|---|---|---|---|---|")
+    for name, run in pipelines(retriever).items():
+        r = evaluate(name, run, queries, qrels)
+        stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())  # type: ignore[union-attr]
+        print(f"| {name} | {r['nDCG@10']:.3f} | {r['R@100']:.3f} | {r['p50_ms']:.0f} | "
+              f"{r['p95_ms']:.0f} | {stages} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
