@@ -36,7 +36,7 @@ def synthetic_corpus(folder: Path, chunks: int) -> list[Path]:
     rows = [json.loads(line) for line in (DATA / "scifact" / "corpus.jsonl").open()]
     files, per_file, n = [], 50, 0
     while n * 1.25 < chunks:  # an abstract makes ~1.25 chunks of 200 tokens
-        part = rows[(n % len(rows)):(n % len(rows)) + per_file]
+        part = rows[(n % len(rows)) : (n % len(rows)) + per_file]
         text = "\n".join(f"## {r['title']} ({n + i})\n\n{r['text']}\n" for i, r in enumerate(part))
         path = folder / f"part-{len(files):04d}.md"
         path.write_text(text)
@@ -62,9 +62,14 @@ def run(name: str, paths: list[Path], data_dir: Path) -> dict[str, float | str]:
     raw_s = time.perf_counter() - start
     pages = sum(r.pages for r in results)
     return {
-        "corpus": name, "files": len(paths), "pages": pages or "–", "chunks": len(chunks),
-        "pipeline_s": pipeline_s, "pages_per_s": pages / pipeline_s if pages else "–",
-        "chunks_per_s": len(chunks) / pipeline_s, "raw_encode_chunks_per_s": len(chunks) / raw_s,
+        "corpus": name,
+        "files": len(paths),
+        "pages": pages or "–",
+        "chunks": len(chunks),
+        "pipeline_s": pipeline_s,
+        "pages_per_s": pages / pipeline_s if pages else "–",
+        "chunks_per_s": len(chunks) / pipeline_s,
+        "raw_encode_chunks_per_s": len(chunks) / raw_s,
         "ratio": (len(chunks) / pipeline_s) / (len(chunks) / raw_s),
     }
 
@@ -77,22 +82,40 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        rows.append(run("R manuals (3 PDFs)", sorted((DATA / "pdfs").glob("*.pdf")),
-                        Path(tmp) / "pdfs"))
+        rows.append(
+            run("R manuals (3 PDFs)", sorted((DATA / "pdfs").glob("*.pdf")), Path(tmp) / "pdfs")
+        )
         if not args.skip_synthetic:
             files = synthetic_corpus(Path(tmp) / "synthetic", args.synthetic_chunks)
-            rows.append(run(f"synthetic (~{args.synthetic_chunks} chunks)", files,
-                            Path(tmp) / "synth"))
+            rows.append(
+                run(f"synthetic (~{args.synthetic_chunks} chunks)", files, Path(tmp) / "synth")
+            )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"machine: {platform.machine()}, {platform.system()}, "
-          f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}\n")
-    cols = ["corpus", "files", "pages", "chunks", "pipeline_s", "pages_per_s", "chunks_per_s",
-            "raw_encode_chunks_per_s", "ratio"]
+    print(
+        f"machine: {platform.machine()}, {platform.system()}, "
+        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}\n"
+    )
+    cols = [
+        "corpus",
+        "files",
+        "pages",
+        "chunks",
+        "pipeline_s",
+        "pages_per_s",
+        "chunks_per_s",
+        "raw_encode_chunks_per_s",
+        "ratio",
+    ]
     print("| " + " | ".join(cols) + " |")
     print("|" + "---|" * len(cols))
     for row in rows:
-        print("| " + " | ".join(f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c])
-                                for c in cols) + " |")
+        print(
+            "| "
+            + " | ".join(
+                f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in cols
+            )
+            + " |"
+        )
     print(f"\npeak memory (RSS): {peak_mb:.0f} MB")
 
 

@@ -24,6 +24,7 @@ import rag  # noqa: E402,F401
 from bench import scifact  # noqa: E402
 from ingest.pipeline import Source, ingest_sources  # noqa: E402
 from rag.config import Settings  # noqa: E402
+from rag.rerank import MaxSimReranker, Reranker  # noqa: E402
 from rag.retrieve import Passage, Retriever, SearchOptions  # noqa: E402
 from rag.runtime import open_library  # noqa: E402
 
@@ -42,10 +43,11 @@ def build() -> Retriever:
 
         bar = tqdm(total=len(rows), desc="ingesting SciFact", unit="doc")
         for start in range(0, len(rows), 500):
-            part = rows[start:start + 500]
-            sources = [Source.from_bytes(f"{r['_id']}.md",
-                                         f"# {r['title']}\n\n{r['text']}\n".encode())
-                       for r in part]
+            part = rows[start : start + 500]
+            sources = [
+                Source.from_bytes(f"{r['_id']}.md", f"# {r['title']}\n\n{r['text']}\n".encode())
+                for r in part
+            ]
             ingest_sources(sources, COLLECTION, library, embedder, settings)
             bar.update(len(part))
         bar.close()
@@ -64,8 +66,9 @@ def doc_ranking(passages: list[Passage]) -> list[str]:
 Pipeline = Callable[[str, dict[str, float]], list[Passage]]
 
 
-def evaluate(name: str, run: Pipeline, queries: dict[str, str],
-             qrels: dict[str, dict[str, int]]) -> dict[str, object]:
+def evaluate(
+    name: str, run: Pipeline, queries: dict[str, str], qrels: dict[str, dict[str, int]]
+) -> dict[str, object]:
     """Run every judged query; nDCG@10, Recall@100 and latency percentiles."""
     ndcg, recall, latency = [], [], []
     stages: dict[str, list[float]] = {}
@@ -80,23 +83,45 @@ def evaluate(name: str, run: Pipeline, queries: dict[str, str],
         recall.append(scifact.recall_at(ranked, rel, 100))
     ms = sorted(x * 1000 for x in latency)
     return {
-        "pipeline": name, "nDCG@10": statistics.mean(ndcg), "R@100": statistics.mean(recall),
-        "p50_ms": ms[len(ms) // 2], "p95_ms": ms[int(len(ms) * 0.95)],
+        "pipeline": name,
+        "nDCG@10": statistics.mean(ndcg),
+        "R@100": statistics.mean(recall),
+        "p50_ms": ms[len(ms) // 2],
+        "p95_ms": ms[int(len(ms) * 0.95)],
         "stages": {s: statistics.median(v) * 1000 for s, v in stages.items()},
     }
 
 
 def pipelines(retriever: Retriever) -> dict[str, Pipeline]:
     """The configurations compared."""
-    def search(**kw: object) -> Pipeline:
+    docs = retriever.library.docs
+
+    def search(reranker: Reranker | None = None, **kw: object) -> Pipeline:
+        options = SearchOptions(**kw)  # type: ignore[arg-type]
+
         def run(query: str, timings: dict[str, float]) -> list[Passage]:
-            return retriever.search(query, COLLECTION, SearchOptions(**kw), timings)  # type: ignore[arg-type]
+            start = time.perf_counter()
+            vector = retriever.embed_query(query)
+            timings["embed"] = time.perf_counter() - start
+            found = retriever.search(query, COLLECTION, options, timings, vector)
+            if reranker is None:
+                return found
+            start = time.perf_counter()
+            found = reranker.rerank(query, vector, found, COLLECTION, options.rrf_k)
+            timings["rerank"] = time.perf_counter() - start
+            return found
+
         return run
 
+    maxsim = MaxSimReranker(docs)
     return {
         "BM25": search(candidates=200, hybrid=True, dense=False),
         "dense": search(candidates=200, hybrid=False),
-        "RRF(BM25, dense) k=60": search(candidates=200, hybrid=True),
+        "RRF(BM25, dense) k=60": search(candidates=200),
+        "dense + maxsim (100)": search(maxsim, candidates=100, hybrid=False),
+        "RRF + maxsim (30)": search(maxsim, candidates=30),
+        "RRF + maxsim (50)": search(maxsim, candidates=50),
+        "RRF + maxsim (100)": search(maxsim, candidates=100),
     }
 
 
@@ -111,15 +136,20 @@ def main() -> None:
     if args.limit:
         qrels = dict(list(qrels.items())[: args.limit])
     retriever.search("warm up", COLLECTION, SearchOptions())
-    print(f"SciFact {args.split}: {len(qrels)} queries; machine: {platform.machine()}, "
-          f"{__import__('os').cpu_count()} cores\n")
+    print(
+        f"SciFact {args.split}: {len(qrels)} queries; machine: {platform.machine()}, "
+        f"{__import__('os').cpu_count()} cores\n"
+    )
     print("| pipeline | nDCG@10 | Recall@100 | p50 ms | p95 ms | median ms per stage |")
     print("|---|---|---|---|---|---|")
     for name, run in pipelines(retriever).items():
         r = evaluate(name, run, queries, qrels)
         stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())  # type: ignore[union-attr]
-        print(f"| {name} | {r['nDCG@10']:.3f} | {r['R@100']:.3f} | {r['p50_ms']:.0f} | "
-              f"{r['p95_ms']:.0f} | {stages} |", flush=True)
+        print(
+            f"| {name} | {r['nDCG@10']:.3f} | {r['R@100']:.3f} | {r['p50_ms']:.0f} | "
+            f"{r['p95_ms']:.0f} | {stages} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from rag.config import Settings
 from rag.docstore import ChunkRecord, DocumentRecord
 from rag.embeddings import Embedder
 from rag.library import Library
+from rag.sentences import sentence_spans
 
 Status = Literal["indexed", "already indexed", "replaced", "failed"]
 
@@ -70,6 +71,9 @@ class Progress:
 
 ProgressCallback = Callable[[Progress], None]
 
+GROUP_CHUNKS = 256  # embed small files together until a group has this many chunks
+EMBED_STEP = 256  # chunks per model call (progress is reported between calls)
+
 
 @dataclass
 class _Prepared:
@@ -113,7 +117,9 @@ def ingest_sources(
         EmbeddingMismatchError: the collection was built with another embedding model.
     """
     report = progress or (lambda _p: None)
-    results: list[FileResult] = []
+    results: dict[int, FileResult] = {}
+    group = _Group()
+    seen: set[str] = set()
     with library.writing():
         library.index(collection)  # fail early on a model mismatch
         for i, prepared in enumerate(
@@ -121,9 +127,97 @@ def ingest_sources(
         ):
             name = prepared.source.name
             report(Progress(i, len(sources), name, "reading"))
-            results.append(_store(i, len(sources), prepared, collection, library, embedder, report))
-            report(Progress(i, len(sources), name, "done"))
-    return results
+            early = _early_result(prepared, seen)
+            if early is not None:
+                results[i] = early
+                report(Progress(i, len(sources), name, "done"))
+                continue
+            if name in group.names():  # two versions of one name: the later one wins, in order
+                results |= group.flush(collection, library, embedder, report, len(sources))
+            group.add(i, prepared)
+            if group.size() >= GROUP_CHUNKS:
+                results |= group.flush(collection, library, embedder, report, len(sources))
+        results |= group.flush(collection, library, embedder, report, len(sources))
+        library.lexical(collection)  # bring BM25 up to date now, not at the first question
+    return [results[i] for i in range(len(sources))]
+
+
+def _early_result(prepared: _Prepared, seen: set[str]) -> FileResult | None:
+    """The result of a file that needs no embedding (failed, or already indexed)."""
+    name = prepared.source.name
+    if prepared.error:
+        return FileResult(name, "failed", reason=prepared.error)
+    if prepared.doc is None or prepared.chunks is None or prepared.doc_id in seen:
+        return FileResult(name, "already indexed", reason="the same content is already indexed")
+    seen.add(prepared.doc_id)
+    return None
+
+
+class _Group:
+    """Small files are embedded together: one model call per ~GROUP_CHUNKS chunks, not per file."""
+
+    def __init__(self) -> None:
+        self.items: list[tuple[int, _Prepared]] = []
+
+    def add(self, i: int, prepared: _Prepared) -> None:
+        self.items.append((i, prepared))
+
+    def names(self) -> set[str]:
+        return {p.source.name for _, p in self.items}
+
+    def size(self) -> int:
+        return sum(len(p.chunks or []) for _, p in self.items)
+
+    def flush(
+        self,
+        collection: str,
+        library: Library,
+        embedder: Embedder,
+        report: ProgressCallback,
+        total: int,
+    ) -> dict[int, FileResult]:
+        if not self.items:
+            return {}
+        items, self.items = self.items, []
+        chunks = [c for _, p in items for c in p.chunks or []]
+        texts = [c.embed_text() for c in chunks]
+        spans = [_spans(c) for c in chunks]
+        last_i, last = items[-1]
+        vectors, sentences = [], []
+        for start in range(0, len(texts), EMBED_STEP):
+            report(Progress(last_i, total, last.source.name, "embedding", start, len(texts)))
+            v, s = embedder.encode_with_sentences(
+                texts[start : start + EMBED_STEP], spans[start : start + EMBED_STEP]
+            )
+            vectors.append(v)
+            sentences += s
+        report(Progress(last_i, total, last.source.name, "writing", len(texts), len(texts)))
+        rows = iter(zip(np.concatenate(vectors), sentences, strict=True))
+        stored = [(i, p, [_record(p, c, *next(rows)) for c in p.chunks or []]) for i, p in items]
+        replaced = library.add_documents(
+            collection,
+            [
+                (
+                    DocumentRecord(
+                        p.doc_id,
+                        p.source.name,
+                        p.doc.kind,
+                        p.doc.pages,
+                        len(records),
+                        p.source.size,
+                    ),
+                    records,
+                )
+                for _, p, records in stored
+                if p.doc is not None
+            ],
+        )
+        out: dict[int, FileResult] = {}
+        for (i, p, records), old in zip(stored, replaced, strict=True):
+            status: Status = "replaced" if old else "indexed"
+            out[i] = FileResult(p.source.name, status, len(records), p.doc.pages if p.doc else 0)
+            report(Progress(i, total, p.source.name, "done"))
+        return out
 
 
 def _prepare_all(
@@ -177,44 +271,15 @@ def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Sett
     return prepared
 
 
-def _store(
-    i: int,
-    total: int,
-    prepared: _Prepared,
-    collection: str,
-    library: Library,
-    embedder: Embedder,
-    report: ProgressCallback,
-) -> FileResult:
-    name = prepared.source.name
-    if prepared.error:
-        return FileResult(name, "failed", reason=prepared.error)
-    if prepared.doc is None or prepared.chunks is None:
-        return FileResult(name, "already indexed", reason="the same content is already indexed")
-    chunks = prepared.chunks
-    texts = [c.embed_text() for c in chunks]
-    step = max(embedder.batch_size * 4, 64)
-    batches = []
-    for start in range(0, len(texts), step):
-        report(Progress(i, total, name, "embedding", start, len(texts)))
-        batches.append(embedder.encode(texts[start : start + step]))
-    report(Progress(i, total, name, "writing", len(texts), len(texts)))
-    records = [
-        _record(prepared, c, v) for c, v in zip(chunks, np.concatenate(batches), strict=True)
-    ]
-    doc = DocumentRecord(
-        prepared.doc_id,
-        name,
-        prepared.doc.kind,
-        prepared.doc.pages,
-        len(records),
-        prepared.source.size,
-    )
-    replaced = library.add_document(collection, doc, records)
-    return FileResult(name, "replaced" if replaced else "indexed", len(records), prepared.doc.pages)
+def _spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """Sentence spans of a chunk, shifted to where its text starts in the embedded text."""
+    shift = len(chunk.embed_text()) - len(chunk.text)
+    return [(s + shift, e + shift) for s, e in sentence_spans(chunk.text)]
 
 
-def _record(prepared: _Prepared, chunk: Chunk, vector: np.ndarray) -> ChunkRecord:
+def _record(
+    prepared: _Prepared, chunk: Chunk, vector: np.ndarray, sentences: np.ndarray
+) -> ChunkRecord:
     assert prepared.doc is not None
     meta = {
         "source": prepared.source.name,
@@ -225,12 +290,7 @@ def _record(prepared: _Prepared, chunk: Chunk, vector: np.ndarray) -> ChunkRecor
         "char_start": chunk.char_start,
         "char_end": chunk.char_end,
         "kind": prepared.doc.kind,
+        "sentence_spans": sentence_spans(chunk.text),
     }
-    return ChunkRecord(
-        f"{prepared.doc_id[:32]}-{chunk.index:05d}",
-        prepared.doc_id,
-        chunk.index,
-        chunk.text,
-        meta,
-        vector,
-    )
+    chunk_id = f"{prepared.doc_id[:32]}-{chunk.index:05d}"
+    return ChunkRecord(chunk_id, prepared.doc_id, chunk.index, chunk.text, meta, vector, sentences)

@@ -32,7 +32,7 @@ CREATE TABLE IF NOT EXISTS documents (
     added_at REAL NOT NULL, state TEXT NOT NULL, PRIMARY KEY (collection, doc_id));
 CREATE TABLE IF NOT EXISTS chunks (
     collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, idx INTEGER NOT NULL,
-    text TEXT NOT NULL, meta TEXT NOT NULL, vector BLOB NOT NULL,
+    text TEXT NOT NULL, meta TEXT NOT NULL, vector BLOB NOT NULL, sentences BLOB,
     PRIMARY KEY (collection, chunk_id));
 CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, doc_id, idx);
 """
@@ -62,6 +62,38 @@ class ChunkRecord:
     text: str
     meta: dict[str, Any]
     vector: np.ndarray
+    # one unit row per sentence (float16), spans in ``meta["sentence_spans"]``; None: not computed
+    sentence_vectors: np.ndarray | None = None
+
+
+_CHUNK_COLUMNS = "chunk_id, doc_id, idx, text, meta, vector, sentences"
+
+
+def _chunk(row: tuple[Any, ...]) -> ChunkRecord:
+    cid, did, idx, text, meta, vec, sent = row
+    vector = np.frombuffer(vec, dtype=np.float32)
+    sentences = (
+        None if sent is None else np.frombuffer(sent, dtype=np.float16).reshape(-1, len(vector))
+    )
+    return ChunkRecord(cid, did, idx, text, json.loads(meta), vector, sentences)
+
+
+def _row(collection: str, c: ChunkRecord) -> tuple[Any, ...]:
+    sentences = (
+        None
+        if c.sentence_vectors is None
+        else np.asarray(c.sentence_vectors, dtype=np.float16).tobytes()
+    )
+    return (
+        collection,
+        c.chunk_id,
+        c.doc_id,
+        c.idx,
+        c.text,
+        json.dumps(c.meta),
+        np.asarray(c.vector, dtype=np.float32).tobytes(),
+        sentences,
+    )
 
 
 class DocStore:
@@ -74,6 +106,9 @@ class DocStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(_SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
+        if "sentences" not in columns:  # stores made before sentence vectors existed
+            self.db.execute("ALTER TABLE chunks ADD COLUMN sentences BLOB")
 
     def close(self) -> None:
         """Close the connection."""
@@ -111,41 +146,33 @@ class DocStore:
         """``with store.transaction():`` runs the block as one atomic SQLite transaction."""
         return _Transaction(self.db)  # type: ignore[return-value]
 
-    def add_document(self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]) -> None:
-        """Store a document and all its chunks at once, in state ``pending``."""
+    def add_documents(
+        self, collection: str, items: list[tuple[DocumentRecord, list[ChunkRecord]]]
+    ) -> None:
+        """Store documents with all their chunks in one transaction, in state ``pending``."""
         with self.transaction():
-            self.db.execute(
-                "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    collection,
-                    doc.doc_id,
-                    doc.name,
-                    doc.kind,
-                    doc.pages,
-                    doc.chunks,
-                    doc.size_bytes,
-                    doc.added_at,
-                    "pending",
-                ),
-            )
-            self.db.execute(
-                "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc.doc_id)
-            )
-            self.db.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
-                [
+            for doc, chunks in items:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         collection,
-                        c.chunk_id,
-                        c.doc_id,
-                        c.idx,
-                        c.text,
-                        json.dumps(c.meta),
-                        np.asarray(c.vector, dtype=np.float32).tobytes(),
-                    )
-                    for c in chunks
-                ],
-            )
+                        doc.doc_id,
+                        doc.name,
+                        doc.kind,
+                        doc.pages,
+                        doc.chunks,
+                        doc.size_bytes,
+                        doc.added_at,
+                        "pending",
+                    ),
+                )
+                self.db.execute(
+                    "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc.doc_id)
+                )
+                self.db.executemany(
+                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
+                    [_row(collection, c) for c in chunks],
+                )
 
     def set_state(self, collection: str, doc_ids: list[str], state: DocState) -> None:
         """Move documents to ``state`` in one transaction."""
@@ -191,14 +218,12 @@ class DocStore:
 
     def chunks(self, collection: str, doc_id: str | None = None) -> Iterator[ChunkRecord]:
         """Chunks of one document, or of the whole collection, in document order."""
-        sql = "SELECT chunk_id,doc_id,idx,text,meta,vector FROM chunks WHERE collection=?"
+        sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection=?"
         args: tuple[Any, ...] = (collection,)
         if doc_id is not None:
             sql, args = sql + " AND doc_id=?", (collection, doc_id)
-        for cid, did, idx, text, meta, vec in self.db.execute(sql + " ORDER BY doc_id, idx", args):
-            yield ChunkRecord(
-                cid, did, idx, text, json.loads(meta), np.frombuffer(vec, dtype=np.float32)
-            )
+        for row in self.db.execute(sql + " ORDER BY doc_id, idx", args):
+            yield _chunk(row)
 
     def chunk_count(self, collection: str) -> int:
         """Number of stored chunks in a collection (all states)."""
@@ -208,18 +233,14 @@ class DocStore:
 
     def sample_chunks(self, collection: str, n: int) -> list[ChunkRecord]:
         """Up to ``n`` random chunks of ready documents (for self-query checks)."""
+        columns = ", ".join(f"c.{c.strip()}" for c in _CHUNK_COLUMNS.split(","))
         rows = self.db.execute(
-            "SELECT c.chunk_id,c.doc_id,c.idx,c.text,c.meta,c.vector "
-            "FROM chunks c JOIN documents d ON c.collection=d.collection AND c.doc_id=d.doc_id "
+            f"SELECT {columns} FROM chunks c JOIN documents d "
+            "ON c.collection=d.collection AND c.doc_id=d.doc_id "
             "WHERE c.collection=? AND d.state='ready' ORDER BY RANDOM() LIMIT ?",
             (collection, n),
         ).fetchall()
-        return [
-            ChunkRecord(
-                r[0], r[1], r[2], r[3], json.loads(r[4]), np.frombuffer(r[5], dtype=np.float32)
-            )
-            for r in rows
-        ]
+        return [_chunk(r) for r in rows]
 
     def generation(self, collection: str) -> int:
         """The collection's change counter: derived indexes built at another value are stale."""
@@ -230,7 +251,9 @@ class DocStore:
         """Count one change to a collection (call inside the changing transaction)."""
         self.db.execute(
             "INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
-            "value = CAST(value AS INTEGER) + 1", (f"generation:{collection}",))
+            "value = CAST(value AS INTEGER) + 1",
+            (f"generation:{collection}",),
+        )
 
     def ready_passages(
         self, collection: str
@@ -239,29 +262,37 @@ class DocStore:
         rows = self.db.execute(
             "SELECT c.chunk_id, c.doc_id, c.text, c.meta FROM chunks c JOIN documents d "
             "ON c.collection=d.collection AND c.doc_id=d.doc_id "
-            "WHERE c.collection=? AND d.state='ready' ORDER BY c.doc_id, c.idx", (collection,),
+            "WHERE c.collection=? AND d.state='ready' ORDER BY c.doc_id, c.idx",
+            (collection,),
         ).fetchall()
-        return ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
-                [json.loads(r[3]).get("headings") or [] for r in rows])
+        return (
+            [r[0] for r in rows],
+            [r[1] for r in rows],
+            [r[2] for r in rows],
+            [json.loads(r[3]).get("headings") or [] for r in rows],
+        )
 
     def get_chunks(self, collection: str, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
         """Chunks by id (missing ids are left out)."""
         out: dict[str, ChunkRecord] = {}
         for start in range(0, len(chunk_ids), 500):
-            part = chunk_ids[start:start + 500]
+            part = chunk_ids[start : start + 500]
             marks = ",".join("?" * len(part))
-            for cid, did, idx, text, meta, vec in self.db.execute(
-                "SELECT chunk_id,doc_id,idx,text,meta,vector FROM chunks "
-                f"WHERE collection=? AND chunk_id IN ({marks})", (collection, *part),
+            for row in self.db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection=? AND chunk_id IN ({marks})",
+                (collection, *part),
             ):
-                out[cid] = ChunkRecord(cid, did, idx, text, json.loads(meta),
-                                       np.frombuffer(vec, dtype=np.float32))
+                out[row[0]] = _chunk(row)
         return out
 
     def ready_doc_ids(self, collection: str) -> set[str]:
         """Ids of the documents a search may return."""
-        return {r[0] for r in self.db.execute(
-            "SELECT doc_id FROM documents WHERE collection=? AND state='ready'", (collection,))}
+        return {
+            r[0]
+            for r in self.db.execute(
+                "SELECT doc_id FROM documents WHERE collection=? AND state='ready'", (collection,)
+            )
+        }
 
     # -- flags ---------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -105,6 +105,52 @@ class Embedder:
         )
         return np.asarray(vectors, dtype=np.float32)
 
+    def encode_with_sentences(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors plus, from the same forward pass, one vector per sentence span.
+
+        A sentence vector is the mean of the passage's contextual token embeddings inside the
+        span ("late chunking"): it costs no extra model call, unlike encoding each sentence.
+
+        Returns:
+            ``(passage_vectors, sentence_vectors)``: unit-length float32 rows; one float16
+            matrix per passage with a row per span (a zero row for a span that holds no token).
+        """
+        if not texts:
+            return self.encode([]), []
+        outputs = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            output_value=None,
+            convert_to_numpy=False,
+            show_progress_bar=False,
+        )
+        passages, sentences = [], []
+        for text, out, text_spans in zip(texts, outputs, spans, strict=True):
+            mask = out["attention_mask"].bool()
+            tokens = out["token_embeddings"][mask].float().numpy()
+            vector = out["sentence_embedding"].float().numpy()
+            passages.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+            sentences.append(self._pool_spans(text, tokens, text_spans))
+        return np.asarray(passages, dtype=np.float32), sentences
+
+    def _pool_spans(
+        self, text: str, tokens: np.ndarray, spans: list[tuple[int, int]]
+    ) -> np.ndarray:
+        with self._count_lock:
+            offsets = self.tokenizer(
+                text, return_offsets_mapping=True, truncation=True, max_length=len(tokens)
+            )["offset_mapping"]
+        starts = np.array([a if b > a else -1 for a, b in offsets[: len(tokens)]])
+        rows = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+        for row, (s, e) in enumerate(spans):
+            inside = (starts >= s) & (starts < e)
+            if inside.any():  # else the row stays zero: it matches nothing
+                v = tokens[inside].mean(axis=0)
+                rows[row] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return rows.astype(np.float16)
+
     def count_tokens(self, text: str) -> int:
         """Word pieces ``text`` takes in the model's own tokenizer (without special tokens)."""
         with self._count_lock:

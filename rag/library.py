@@ -95,7 +95,7 @@ class Library:
         return self._lock._fd is not None
 
     @contextmanager
-    def _chroma_write(self) -> Iterator[None]:
+    def chroma_writing(self) -> Iterator[None]:
         """Mark Chroma dirty for the duration of a write, so a crash inside it is detected."""
         self.docs.set_meta(DIRTY, str(time.time()))
         yield
@@ -104,27 +104,37 @@ class Library:
     def add_document(
         self, collection: str, doc: DocumentRecord, chunks: list[ChunkRecord]
     ) -> list[str]:
-        """Store a document; returns the ids of older versions (same name) it replaced."""
+        """Store one document; returns the ids of older versions (same name) it replaced."""
+        return self.add_documents(collection, [(doc, chunks)])[0]
+
+    def add_documents(
+        self, collection: str, items: list[tuple[DocumentRecord, list[ChunkRecord]]]
+    ) -> list[list[str]]:
+        """Store documents (each all-or-nothing); per document, the old versions it replaced."""
         with self.writing():
             index = self.index(collection)
             if self.docs.fingerprint(collection) is None:
                 self.docs.set_fingerprint(collection, self.fingerprint)
-            old = [
-                d.doc_id
-                for d in self.docs.documents(collection)
-                if d.name == doc.name and d.doc_id != doc.doc_id
+            current = self.docs.documents(collection)
+            replaced = [
+                [d.doc_id for d in current if d.name == doc.name and d.doc_id != doc.doc_id]
+                for doc, _ in items
             ]
-            self.docs.add_document(collection, doc, chunks)
-            with self._chroma_write():
-                self._upsert(index, chunks)
-                self._publish(collection, doc.doc_id, old)
-            return old
+            self.docs.add_documents(collection, items)
+            with self.chroma_writing():
+                self._upsert(index, [c for _, chunks in items for c in chunks])
+                self._publish(
+                    collection,
+                    [doc.doc_id for doc, _ in items],
+                    [d for old in replaced for d in old],
+                )
+            return replaced
 
     def delete_document(self, collection: str, doc_id: str) -> None:
         """Remove a document from Chroma, then from the durable copy."""
         with self.writing():
             self.docs.set_state(collection, [doc_id], "deleting")
-            with self._chroma_write():
+            with self.chroma_writing():
                 self._purge(collection, [doc_id])
 
     def reset_index(self, collection: str) -> VectorIndex:
@@ -139,16 +149,16 @@ class Library:
 
     def delete_collection(self, collection: str) -> None:
         """Drop a whole collection (Chroma and durable copy)."""
-        with self.writing(), self._chroma_write():
+        with self.writing(), self.chroma_writing():
             self._drop_index(collection)
             self.docs.drop_collection(collection)
 
-    def _publish(self, collection: str, doc_id: str, replaced: list[str]) -> None:
-        """Make ``doc_id`` visible and retire the versions it replaces, atomically."""
+    def _publish(self, collection: str, doc_ids: list[str], replaced: list[str]) -> None:
+        """Make ``doc_ids`` visible and retire the versions they replace, atomically."""
         with self.docs.transaction() as db:
-            db.execute(
+            db.executemany(
                 "UPDATE documents SET state='ready' WHERE collection=? AND doc_id=?",
-                (collection, doc_id),
+                [(collection, d) for d in doc_ids],
             )
             db.executemany(
                 "UPDATE documents SET state='deleting' WHERE collection=? AND doc_id=?",
@@ -177,7 +187,8 @@ class Library:
         index = self._lexical.get(collection)
         if index is None:
             index = self._lexical[collection] = LexicalIndex(
-                self.settings.data_dir / "bm25" / collection)
+                self.settings.data_dir / "bm25" / collection
+            )
 
         def corpus() -> tuple[list[str], list[str], list[str]]:
             ids, doc_ids, texts, headings = self.docs.ready_passages(collection)
@@ -208,7 +219,7 @@ class Library:
                 healthy = all(self._findable_share(c) >= MIN_FINDABLE for c in collections)
             if not healthy:
                 self._rebuild(collections)
-        with self._chroma_write():
+        with self.chroma_writing():
             for collection in collections:
                 self._finish_pending(collection)
         self.recovered.append("finished interrupted writes")
@@ -266,7 +277,7 @@ class Library:
                 for d in self.docs.documents(collection)
                 if d.name == doc.name and d.doc_id != doc.doc_id
             ]
-            self._publish(collection, doc.doc_id, old)
+            self._publish(collection, [doc.doc_id], old)
         wanted = {c.chunk_id for c in self.docs.chunks(collection)}
         stray = list(index.ids() - wanted)
         if stray:

@@ -81,8 +81,12 @@ class Retriever:
         self.library, self.embedder = library, embedder
 
     def search(
-        self, query: str, collection: str, options: SearchOptions,
+        self,
+        query: str,
+        collection: str,
+        options: SearchOptions,
         timings: dict[str, float] | None = None,
+        query_vector: np.ndarray | None = None,
     ) -> list[Passage]:
         """Candidates for ``query``, best first (fused order), with their scores."""
         timings = timings if timings is not None else {}
@@ -92,7 +96,9 @@ class Retriever:
         if not allowed:
             return []
         t0 = time.perf_counter()
-        dense = self._dense(query, collection, options, allowed) if options.dense else {}
+        if query_vector is None and options.dense:
+            query_vector = self.embed_query(query)
+        dense = self._dense(query_vector, collection, options, allowed) if options.dense else {}
         t1 = time.perf_counter()
         lexical = self._bm25(query, collection, options, allowed) if options.hybrid else {}
         t2 = time.perf_counter()
@@ -100,17 +106,21 @@ class Retriever:
         timings.update(dense=t1 - t0, bm25=t2 - t1, fuse=time.perf_counter() - t2)
         return passages
 
+    def embed_query(self, query: str) -> np.ndarray:
+        """The query's vector (same model and normalisation as the passages)."""
+        return self.embedder.encode([query])[0]
+
     def _dense(
-        self, query: str, collection: str, options: SearchOptions, allowed: set[str]
+        self, vector: np.ndarray, collection: str, options: SearchOptions, allowed: set[str]
     ) -> dict[str, tuple[float, Passage]]:
-        vector = self.embedder.encode([query])[0]
         where = None
         if options.documents is not None:
             where = {"doc_id": {"$in": sorted(allowed)}}
         hits = self.library.index(collection).query(vector, options.candidates, where)
         return {
             h.chunk_id: (h.similarity, Passage(h.chunk_id, h.text, _meta(h.meta)))
-            for h in hits if h.meta.get("doc_id") in allowed
+            for h in hits
+            if h.meta.get("doc_id") in allowed
         }
 
     def _bm25(
@@ -125,13 +135,17 @@ class Retriever:
         return {index.chunk_ids[i]: float(scores[i]) for i in top if scores[i] > 0}
 
     def _fuse(
-        self, collection: str, dense: dict[str, tuple[float, Passage]], lexical: dict[str, float],
+        self,
+        collection: str,
+        dense: dict[str, tuple[float, Passage]],
+        lexical: dict[str, float],
         options: SearchOptions,
     ) -> list[Passage]:
         dense_ids = list(dense)  # Chroma returns best first
         bm25_ids = sorted(lexical, key=lexical.__getitem__, reverse=True)
-        fused = rrf([(dense_ids, options.dense_weight), (bm25_ids, options.bm25_weight)],
-                    options.rrf_k)
+        fused = rrf(
+            [(dense_ids, options.dense_weight), (bm25_ids, options.bm25_weight)], options.rrf_k
+        )
         missing = [cid for cid in fused if cid not in dense]
         extra = self.library.docs.get_chunks(collection, missing) if missing else {}
         passages: list[Passage] = []

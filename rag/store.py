@@ -152,7 +152,7 @@ def _chroma_meta(meta: dict[str, Any]) -> dict[str, str | int | float | bool]:
     """Chroma metadata takes scalars only: lists become strings, ``None`` is dropped."""
     out: dict[str, str | int | float | bool] = {}
     for key, value in meta.items():
-        if value is None:
+        if value is None or key == "sentence_spans":  # spans stay in the durable copy only
             continue
         out[key] = " > ".join(map(str, value)) if isinstance(value, list) else value
     return out

@@ -1,0 +1,72 @@
+"""Citation markers in an answer: keep the ones that point at a source that was given."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rag.retrieve import Passage
+
+# [1], [1, 2], [1,2,3] and [1-3]; [n][m] is two markers.
+_MARKER = re.compile(r"\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
+
+
+@dataclass
+class Citation:
+    """A source the answer cites."""
+
+    number: int
+    source: str
+    page: int | None
+    headings: list[str]
+    text: str
+    chunk_id: str
+
+
+@dataclass
+class CheckedAnswer:
+    """The answer with invalid markers removed, what it cites and how many were dropped."""
+
+    text: str
+    citations: list[Citation]
+    removed: int
+
+
+def _numbers(group: str) -> list[int]:
+    out: list[int] = []
+    for part in re.split(r"\s*[,;]\s*", group):
+        if re.search(r"[\u2013-]", part):
+            lo, hi = (int(x) for x in re.split(r"\s*[\u2013-]\s*", part))
+            out += list(range(lo, hi + 1)) if 0 < hi - lo < 50 else [lo, hi]
+        else:
+            out.append(int(part))
+    return out
+
+
+def check_citations(answer: str, sources: list[Passage]) -> CheckedAnswer:
+    """Drop markers citing numbers outside ``1..len(sources)``; map the rest to sources."""
+    removed = 0
+    cited: list[int] = []
+
+    def keep(match: re.Match[str]) -> str:
+        nonlocal removed
+        numbers = _numbers(match.group(1))
+        valid = [n for n in numbers if 1 <= n <= len(sources)]
+        removed += len(numbers) - len(valid)
+        cited.extend(n for n in valid if n not in cited)
+        return "".join(f"[{n}]" for n in valid)
+
+    text = _MARKER.sub(keep, answer)
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text) if removed else text
+    citations = [
+        Citation(
+            n,
+            sources[n - 1].source,
+            sources[n - 1].page,
+            sources[n - 1].headings,
+            sources[n - 1].text,
+            sources[n - 1].chunk_id,
+        )
+        for n in sorted(cited)
+    ]
+    return CheckedAnswer(text, citations, removed)

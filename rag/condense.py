@@ -1,0 +1,48 @@
+"""Follow-up questions become standalone search queries, using the chat history."""
+
+from __future__ import annotations
+
+import re
+
+from rag.llm import ChatLLM
+from rag.prompt import Turn
+
+CONDENSE_PROMPT = """Rewrite the last user question as a standalone question that can be \
+understood without the conversation. Keep names, numbers and terms exactly. If it is already \
+standalone, return it unchanged. Reply with the question only."""
+
+# Words that only make sense with context: a question using them (and short) is a follow-up.
+_REFERRING = re.compile(
+    r"\b(it|its|it's|this|that|these|those|they|them|their|he|she|him|her|there|same|above|"
+    r"previous|former|latter|one|ones)\b|^(and|also|what about|how about|why|so)\b",
+    re.IGNORECASE,
+)
+
+
+def is_follow_up(question: str) -> bool:
+    """Heuristic: short and refers back (pronouns, "and ...", "what about ...")."""
+    return len(question.split()) <= 12 and bool(_REFERRING.search(question.strip()))
+
+
+def condense_without_llm(question: str, history: list[Turn]) -> str:
+    """Prefix a follow-up with the previous user question, so retrieval keeps the topic."""
+    previous = next((c for role, c in reversed(history) if role == "user"), None)
+    if previous is None or not is_follow_up(question):
+        return question
+    return f"{previous.strip()} {question.strip()}"
+
+
+def condense(question: str, history: list[Turn], llm: ChatLLM | None) -> str:
+    """The standalone query: by the LLM when there is one and it is needed, else the fallback."""
+    if not history:
+        return question
+    if llm is None:
+        return condense_without_llm(question, history)
+    convo = "\n".join(f"{role}: {content}" for role, content in history[-6:])
+    rewritten = llm.complete(
+        [
+            {"role": "system", "content": CONDENSE_PROMPT},
+            {"role": "user", "content": f"Conversation:\n{convo}\n\nLast question: {question}"},
+        ]
+    ).strip()
+    return rewritten.splitlines()[0].strip() if rewritten else question

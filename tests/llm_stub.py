@@ -1,0 +1,147 @@
+"""A tiny OpenAI-compatible chat server for tests: real HTTP on loopback, scripted replies.
+
+Each request to ``/v1/chat/completions`` takes the next scripted :class:`Reply` (the last one
+repeats) and is recorded in ``requests`` so tests can read exactly what the client sent.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """What the stub answers: text (streamed in pieces) or an HTTP error."""
+
+    content: str = ""
+    status: int = 200
+    delay_s: float = 0.0
+    prompt_tokens: int = 123
+    completion_tokens: int = 45
+
+
+class LLMStub:
+    """``with LLMStub([Reply("hi [1]")]) as stub: stub.base_url``."""
+
+    def __init__(self, replies: list[Reply]) -> None:
+        self.replies = list(replies)
+        self.requests: list[dict[str, Any]] = []
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                stub.requests.append(body)
+                reply = stub.replies.pop(0) if len(stub.replies) > 1 else stub.replies[0]
+                time.sleep(reply.delay_s)
+                if reply.status != 200:
+                    self._error(reply.status)
+                elif body.get("stream"):
+                    self._stream(body, reply)
+                else:
+                    self._json(200, _completion(body, reply))
+
+            def _error(self, status: int) -> None:
+                messages = {
+                    401: "Incorrect API key provided",
+                    404: "The model does not exist",
+                    429: "Rate limit reached",
+                    500: "Internal server error",
+                }
+                self._json(
+                    status,
+                    {
+                        "error": {
+                            "message": messages.get(status, "error"),
+                            "type": "stub_error",
+                            "code": str(status),
+                        }
+                    },
+                )
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, body: dict[str, Any], reply: Reply) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                words = reply.content.split(" ")
+                pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
+                for piece in pieces:
+                    self._event(_chunk(body, {"content": piece}, None))
+                self._event(_chunk(body, {}, "stop"))
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    usage = _chunk(body, {}, None)
+                    usage["choices"] = []
+                    usage["usage"] = _usage(reply)
+                    self._event(usage)
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def _event(self, payload: dict[str, Any]) -> None:
+                self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
+                self.wfile.flush()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        """The ``/v1`` URL to give the OpenAI client."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def __enter__(self) -> LLMStub:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+
+
+def _chunk(body: dict[str, Any], delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": body.get("model", "stub"),
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-stub",
+        "object": "chat.completion",
+        "created": 0,
+        "model": body.get("model", "stub"),
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": reply.content},
+            }
+        ],
+        "usage": _usage(reply),
+    }
