@@ -43,7 +43,8 @@ class LexicalIndex:
         self.folder = folder
         self.generation = -1
         self.chunk_ids: list[str] = []
-        self.doc_ids = np.array([], dtype=object)
+        self._doc_codes = np.zeros(0, dtype=np.int64)  # per chunk: index into _doc_index
+        self._doc_index: dict[str, int] = {}
         self._bm25 = None
         self._lock = threading.Lock()
 
@@ -88,7 +89,15 @@ class LexicalIndex:
 
     def _set(self, bm25: object, ids: list[str], doc_ids: list[str], generation: int) -> None:
         self._bm25, self.chunk_ids, self.generation = bm25, ids, generation
-        self.doc_ids = np.array(doc_ids, dtype=object)
+        names, codes = np.unique(np.array(doc_ids, dtype=str), return_inverse=True)
+        self._doc_index = {str(n): i for i, n in enumerate(names)}
+        self._doc_codes = codes.astype(np.int64)
+
+    def mask(self, allowed: set[str]) -> np.ndarray:
+        """Per chunk: does it belong to one of the ``allowed`` documents? (O(chunks))"""
+        keep = np.zeros(len(self._doc_index), dtype=bool)
+        keep[[self._doc_index[d] for d in allowed if d in self._doc_index]] = True
+        return keep[self._doc_codes] if len(self._doc_codes) else np.zeros(0, dtype=bool)
 
     def _load(self, generation: int) -> bool:
         import bm25s

@@ -130,7 +130,7 @@ class Retriever:
         scores = index.scores(query)
         if not len(scores):
             return {}
-        scores = np.where(np.isin(index.doc_ids, list(allowed)), scores, 0.0)
+        scores = np.where(index.mask(allowed), scores, 0.0)
         top = np.argsort(-scores)[: options.candidates]
         return {index.chunk_ids[i]: float(scores[i]) for i in top if scores[i] > 0}
 

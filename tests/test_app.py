@@ -1,0 +1,119 @@
+"""The Streamlit app through ``AppTest``: upload, index, ask, sources, not-found, delete."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from rag.config import get_settings
+from tests.conftest import REPO
+from tests.helpers import FACTS, make_pdf
+
+APP = str(REPO / "app.py")
+
+
+@pytest.fixture
+def app_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embedder: object) -> Iterator[Path]:
+    """A fresh data dir for the app; cached resources are rebuilt for it."""
+    monkeypatch.setenv("DOCENT_DATA_DIR", str(tmp_path / "data"))
+    for var in ("DOCENT_LLM_BASE_URL", "OPENAI_API_KEY", "DOCENT_LLM_API_KEY"):
+        monkeypatch.delenv(var, raising=False)
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+    yield tmp_path
+    get_settings.cache_clear()
+    st.cache_resource.clear()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _upload(at: AppTest, files: list[tuple[str, bytes, str]]) -> None:
+    at.sidebar.file_uploader[0].set_value(files)
+    at.run()
+    next(b for b in at.sidebar.button if b.label == "Index").click()
+    at.run()
+    assert not at.exception, at.exception
+
+
+def _captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def _ask(at: AppTest, question: str) -> None:
+    at.chat_input[0].set_value(question)
+    at.run()
+    assert not at.exception, at.exception
+
+
+def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
+    at = _app()
+    assert "Welcome to Docent" in at.info[0].value
+    assert at.chat_input[0].disabled  # nothing to ask about yet
+    _upload(
+        at, [("facts.pdf", make_pdf(FACTS), "application/pdf"), ("empty.txt", b"", "text/plain")]
+    )
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert "**indexed**: facts\\.pdf" in sidebar
+    assert "**failed**: empty\\.txt — the file is empty" in sidebar
+    assert not at.chat_input[0].disabled
+
+    _ask(at, "How do honey bees tell direction?")
+    answer = at.chat_message[-1]
+    assert answer.name == "assistant"
+    text = answer.markdown[0].value
+    assert "waggle dance" in text and "[1]" in text
+    labels = [e.label for e in at.expander]
+    assert any("[1] facts.pdf, p. 2, Bees" in label for label in labels)
+    assert "mode extractive" in _captions(at) and "reranker maxsim" in _captions(at)
+
+    _ask(at, "Which football club won the 1974 cup final?")
+    assert "don't cover this" in at.chat_message[-1].markdown[0].value
+    assert "did not guess" in _captions(at)
+
+    next(b for b in at.sidebar.button if b.help == "Delete facts.pdf").click()
+    at.run()
+    assert "0 documents" in "\n".join(h.value for h in at.sidebar.subheader)
+
+
+def test_hostile_names_and_text_are_inert(app_env: Path) -> None:
+    at = _app()
+    evil = (
+        b"# <script>alert(1)</script>\nThe secret word is swordfish. ![x](http://127.0.0.1:9/t.png)"
+    )
+    _upload(at, [("<img src=x onerror=alert(1)>.md", evil, "text/markdown")])
+    _ask(at, "What is the secret word?")
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "swordfish" in shown
+    assert "![x](" not in shown and "[image: x](http://127.0.0.1:9/t.png)" in shown
+    assert "\\<img src=x onerror=alert\\(1\\)\\>\\.md" in "\n".join(
+        m.value for m in at.sidebar.markdown
+    )
+
+
+def test_two_sessions_at_once(app_env: Path) -> None:
+    setup = _app()
+    _upload(setup, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    answers: dict[str, str] = {}
+
+    def session(question: str) -> None:
+        at = _app()
+        _ask(at, question)
+        answers[question] = at.chat_message[-1].markdown[0].value
+
+    questions = ["How do honey bees tell direction?", "What is the largest glacier in the Alps?"]
+    threads = [threading.Thread(target=session, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert "waggle" in answers[questions[0]] and "Aletsch" in answers[questions[1]]
