@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
 
-.PHONY: run test install install-dev lint bench clean
+.PHONY: run test install install-dev chromium bench clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,7 +25,13 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: install-dev
+# The browser test needs Debian's Chromium; install it when we can (root), else say how.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser test"; fi; }
+
+test: install-dev chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 

@@ -1,0 +1,115 @@
+"""`python -m rag search|ask` as a user runs them, including --json and batch --questions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.helpers import FACTS, make_pdf
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir with the facts PDF ingested through the CLI."""
+    root = tmp_path_factory.mktemp("ragcli")
+    (root / "facts.pdf").write_bytes(make_pdf(FACTS))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ingest",
+            str(root / "facts.pdf"),
+            "--collection",
+            "cli",
+            "--data-dir",
+            str(root / "data"),
+        ],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return root / "data"
+
+
+def _rag(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env_free = {"DOCENT_LLM_BASE_URL": "", "OPENAI_API_KEY": "", "DOCENT_LLM_API_KEY": ""}
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "rag", *map(str, args)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, **env_free},
+    )
+
+
+def test_search_json(data_dir: Path) -> None:
+    run = _rag(
+        "search",
+        "largest glacier in the Alps",
+        "--collection",
+        "cli",
+        "--data-dir",
+        data_dir,
+        "--k",
+        "2",
+        "--json",
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert len(out["results"]) == 2 and out["reranker"] == "maxsim"
+    top = out["results"][0]
+    assert top["source"] == "facts.pdf" and top["page"] == 3 and "Aletsch" in top["text"]
+    assert {"dense", "bm25", "fused_rank", "rerank"} <= set(top["scores"])
+
+
+def test_ask_json_and_plain(data_dir: Path) -> None:
+    run = _rag(
+        "ask",
+        "How do honey bees tell direction?",
+        "--collection",
+        "cli",
+        "--data-dir",
+        data_dir,
+        "--json",
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["mode"] == "extractive" and "waggle" in out["answer"]
+    assert out["citations"][0]["page"] == 2 and out["sources"][0]["source"] == "facts.pdf"
+    assert {"answer", "mode", "citations", "sources", "timings", "reranker"} <= set(out)
+    plain = _rag(
+        "ask", "How do honey bees tell direction?", "--collection", "cli", "--data-dir", data_dir
+    )
+    assert "Sources:\n  [1] facts.pdf, p. 2, Bees" in plain.stdout
+    assert "mode extractive" in plain.stdout
+
+
+def test_batch_questions_in_order(data_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"question": "largest glacier in the Alps?"})
+        + "\n"
+        + json.dumps({"question": "Kilauea eruption years?"})
+        + "\n"
+    )
+    run = _rag("ask", "--questions", questions, "--collection", "cli", "--data-dir", data_dir)
+    assert run.returncode == 0, run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [x["question"] for x in lines] == [
+        "largest glacier in the Alps?",
+        "Kilauea eruption years?",
+    ]
+    assert lines[0]["sources"][0]["page"] == 3 and lines[1]["sources"][0]["page"] == 1
+    plain = tmp_path / "q.txt"
+    plain.write_text("largest glacier in the Alps?\n\nKilauea eruption years?\n")
+    run = _rag("search", "--questions", plain, "--collection", "cli", "--data-dir", data_dir)
+    assert [json.loads(x)["results"][0]["page"] for x in run.stdout.splitlines()] == [3, 1]
