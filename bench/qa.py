@@ -46,7 +46,7 @@ def main() -> None:
     if pdfs:
         ingest_sources([Source.from_path(p) for p in pdfs], COLLECTION, library, embedder, settings)
     rows = [json.loads(line) for line in (DATA / "qa" / "dev.jsonl").open()]
-    rerankers: list[Reranker] = [MaxSimReranker(library.docs), NoReranker()]
+    rerankers: list[Reranker] = [NoReranker(library.docs), MaxSimReranker(library.docs)]
     print(
         f"dev QA: {len(rows)} questions ({sum(r['answer'] is None for r in rows)} unanswerable)\n"
     )

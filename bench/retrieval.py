@@ -24,7 +24,7 @@ import rag  # noqa: E402,F401
 from bench import scifact  # noqa: E402
 from ingest.pipeline import Source, ingest_sources  # noqa: E402
 from rag.config import Settings  # noqa: E402
-from rag.rerank import MaxSimReranker, Reranker  # noqa: E402
+from rag.rerank import MaxSimReranker, NoReranker, Reranker  # noqa: E402
 from rag.retrieve import Passage, Retriever, SearchOptions  # noqa: E402
 from rag.runtime import open_library  # noqa: E402
 
@@ -113,15 +113,16 @@ def pipelines(retriever: Retriever) -> dict[str, Pipeline]:
 
         return run
 
-    maxsim = MaxSimReranker(docs)
+    maxsim, none = MaxSimReranker(docs), NoReranker(docs)
     return {
         "BM25": search(candidates=200, hybrid=True, dense=False),
         "dense": search(candidates=200, hybrid=False),
-        "RRF(BM25, dense) k=60": search(candidates=200),
-        "dense + maxsim (100)": search(maxsim, candidates=100, hybrid=False),
-        "RRF + maxsim (30)": search(maxsim, candidates=30),
-        "RRF + maxsim (50)": search(maxsim, candidates=50),
-        "RRF + maxsim (100)": search(maxsim, candidates=100),
+        "RRF(BM25, dense) k=60, 200 cand.": search(candidates=200, rrf_k=60),
+        "RRF k=20, 100 cand. (default)": search(none, candidates=100, rrf_k=20),
+        "RRF k=20, 30 cand.": search(none, candidates=30, rrf_k=20),
+        "dense + maxsim, 100 cand.": search(maxsim, candidates=100, hybrid=False),
+        "RRF k=60 + maxsim, 100 cand.": search(maxsim, candidates=100, rrf_k=60),
+        "RRF k=20 + maxsim, 100 cand.": search(maxsim, candidates=100, rrf_k=20),
     }
 
 

@@ -7,17 +7,14 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import ValidationError
-
 import rag  # noqa: F401 - offline environment first
 from ingest.pipeline import Progress, Source, find_files, ingest_sources
 from rag.config import Settings, get_settings
 from rag.docstore import DocumentRecord
-from rag.embeddings import Embedder, EmbeddingModelError
+from rag.embeddings import Embedder
+from rag.errors import USER_ERRORS, report
 from rag.library import Library
-from rag.lock import StoreBusyError
 from rag.runtime import open_library
-from rag.store import EmbeddingMismatchError, StoreUnavailableError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,18 +58,8 @@ def main(argv: list[str] | None = None) -> int:
             print("nothing to do: give files or folders, --list or --delete", file=sys.stderr)
             return 2
         return _ingest(args.paths, collection, library, embedder, settings)
-    except ValidationError as exc:
-        print("error: " + "; ".join(e["msg"] for e in exc.errors()), file=sys.stderr)
-        return 2
-    except (
-        StoreBusyError,
-        EmbeddingMismatchError,
-        StoreUnavailableError,
-        EmbeddingModelError,
-        ValueError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as exc:
+        return report(exc)
 
 
 def _ingest(

@@ -147,6 +147,8 @@ def _early_result(prepared: _Prepared, seen: set[str]) -> FileResult | None:
     name = prepared.source.name
     if prepared.error:
         return FileResult(name, "failed", reason=prepared.error)
+    if prepared.chunks == []:
+        return FileResult(name, "failed", reason="contains no readable text")
     if prepared.doc is None or prepared.chunks is None or prepared.doc_id in seen:
         return FileResult(name, "already indexed", reason="the same content is already indexed")
     seen.add(prepared.doc_id)

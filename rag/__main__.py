@@ -8,18 +8,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import ValidationError
-
 import rag  # noqa: F401 - offline environment first
 from rag.answer import Answerer
 from rag.config import Settings, get_settings
-from rag.embeddings import EmbeddingModelError
+from rag.errors import USER_ERRORS, report
 from rag.llm import ChatLLM
-from rag.lock import StoreBusyError
 from rag.prompt import source_label
 from rag.retrieve import Passage
 from rag.runtime import open_library
-from rag.store import EmbeddingMismatchError, StoreUnavailableError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,18 +70,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 _ask(answerer, settings, question, args.k, args.json or batch)
         return 0
-    except ValidationError as exc:
-        print("error: " + "; ".join(e["msg"] for e in exc.errors()), file=sys.stderr)
-    except (
-        StoreBusyError,
-        EmbeddingMismatchError,
-        StoreUnavailableError,
-        EmbeddingModelError,
-        ValueError,
-        OSError,
-    ) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-    return 2
+    except USER_ERRORS as exc:
+        return report(exc)
 
 
 def _passage_json(n: int, p: Passage) -> dict[str, object]:

@@ -42,9 +42,9 @@ class Settings(BaseSettings):
 
     # Retrieval
     top_k: int = Field(default=5, ge=1, le=50)
-    candidates: int = Field(default=30, ge=1, le=500)
+    candidates: int = Field(default=100, ge=1, le=500)
     hybrid: bool = True
-    rrf_k: int = 60
+    rrf_k: int = 20  # tuned on SciFact train queries (bench/README.md)
     reranker: Literal["auto", "maxsim", "cross-encoder", "llm", "none"] = "auto"
     cross_encoder: str | None = None
 

@@ -83,13 +83,21 @@ class Library:
         Raises:
             StoreBusyError: another process or session is writing.
         """
-        with self._thread_lock:
+        # Another session of this process writing must not make this one wait (a hang in the UI).
+        if not self._thread_lock.acquire(blocking=False):
+            raise StoreBusyError(
+                "the store is busy: another session is adding or deleting "
+                "documents. Try again when it has finished."
+            )
+        try:
             if self._lock_held():
                 yield
                 return
             with self._lock:
                 self._recover()
                 yield
+        finally:
+            self._thread_lock.release()
 
     def _lock_held(self) -> bool:
         return self._lock._fd is not None
@@ -261,9 +269,13 @@ class Library:
             shutil.rmtree(broken, ignore_errors=True)
             self._client = open_client(self.settings)
         for name in collections:
-            index = self.index(name)
-            for doc in self.docs.documents(name, state=None):
-                self._upsert(index, list(self.docs.chunks(name, doc.doc_id)))
+            self.refill(name)
+
+    def refill(self, collection: str) -> None:
+        """Upsert every stored vector of a collection into Chroma, one document at a time."""
+        index = self.index(collection)
+        for doc in self.docs.documents(collection, state=None):
+            self._upsert(index, list(self.docs.chunks(collection, doc.doc_id)))
 
     def _finish_pending(self, collection: str) -> None:
         """Complete interrupted adds, replacements and deletions; drop stray vectors."""

@@ -46,14 +46,6 @@ def reindex(library: Library, collection: str, embedder: Embedder) -> int:
             docs.set_fingerprint(collection, embedder.fingerprint)
             docs.bump_generation(collection)
         with library.chroma_writing():
-            index = library.reset_index(collection)
-            for doc in docs.documents(collection, state=None):
-                part = list(docs.chunks(collection, doc.doc_id))
-                if part:
-                    index.upsert(
-                        [c.chunk_id for c in part],
-                        np.stack([c.vector for c in part]),
-                        [c.text for c in part],
-                        [c.meta for c in part],
-                    )
+            library.reset_index(collection)
+            library.refill(collection)
         return len(chunks)

@@ -1,11 +1,12 @@
 """Second pass over retrieved candidates: a ``Reranker`` interface with several backends.
 
-- ``maxsim`` (offline default): each candidate is scored by its passage similarity mixed with
-  its best-matching sentence (sentence vectors are computed at ingest from the same forward
-  pass), the dense list is re-ordered by that score and fused with BM25 again.
+- ``none`` (offline default): keep the fused order; each passage still gets a relevance score
+  (its similarity mixed with its best-matching sentence's; sentence vectors come from the same
+  forward pass at ingest) for the "not in your documents" check.
+- ``maxsim``: that relevance score re-orders the dense list, which is fused with BM25 again
+  (it helped on SciFact's train queries, not on its test queries: see bench/README.md).
 - ``cross-encoder``: a sentence-transformers ``CrossEncoder`` by name or local path.
-- ``none``: keep the fused order.
-If a configured backend cannot be loaded, :func:`make_reranker` falls back to ``maxsim`` and
+If a configured backend cannot be loaded, :func:`make_reranker` falls back to ``none`` and
 says so in ``warning``; it never raises.
 """
 
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from rag.docstore import DocStore
 from rag.retrieve import Passage, rrf
 
-RerankerName = Literal["maxsim", "cross-encoder", "none"]
 MAXSIM_MIX = 0.5  # weight of the best sentence vs the whole passage (DESIGN.md measurement)
 
 
@@ -43,11 +43,30 @@ class Reranker(Protocol):
         ...
 
 
+def score_relevance(
+    docs: DocStore, collection: str, query_vector: np.ndarray, passages: list[Passage]
+) -> None:
+    """Set ``scores.rerank``: passage similarity mixed with its best sentence's similarity."""
+    stored = docs.get_chunks(collection, [p.chunk_id for p in passages])
+    q = np.asarray(query_vector, dtype=np.float32)
+    for p in passages:
+        chunk = stored.get(p.chunk_id)
+        passage = float(chunk.vector @ q) if chunk is not None else (p.scores.dense or 0.0)
+        sentences = chunk.sentence_vectors if chunk is not None else None
+        best = passage
+        if sentences is not None and len(sentences):
+            best = float((sentences.astype(np.float32) @ q).max())
+        p.scores.rerank = (1 - MAXSIM_MIX) * passage + MAXSIM_MIX * best
+
+
 class NoReranker:
-    """Keeps the fused order; the relevance score is the dense similarity."""
+    """Keeps the fused order (best on SciFact test); scores relevance for the refusal check."""
 
     name = "none"
-    threshold = 0.35
+    threshold = 0.50
+
+    def __init__(self, docs: DocStore) -> None:
+        self.docs = docs
 
     def rerank(
         self,
@@ -57,16 +76,15 @@ class NoReranker:
         collection: str,
         rrf_k: int,
     ) -> list[Passage]:
-        for p in candidates:
-            p.scores.rerank = p.scores.dense
+        score_relevance(self.docs, collection, query_vector, candidates)
         return candidates
 
 
 class MaxSimReranker:
-    """Passage + best-sentence similarity, fused again with the BM25 ranking."""
+    """The relevance score re-orders the dense list, which is fused with BM25 again."""
 
     name = "maxsim"
-    threshold = 0.45
+    threshold = 0.50
 
     def __init__(self, docs: DocStore) -> None:
         self.docs = docs
@@ -81,18 +99,7 @@ class MaxSimReranker:
     ) -> list[Passage]:
         if not candidates:
             return candidates
-        stored = self.docs.get_chunks(collection, [p.chunk_id for p in candidates])
-        q = np.asarray(query_vector, dtype=np.float32)
-        for p in candidates:
-            chunk = stored.get(p.chunk_id)
-            passage = float(chunk.vector @ q) if chunk is not None else (p.scores.dense or 0.0)
-            sentences = chunk.sentence_vectors if chunk is not None else None
-            best = (
-                float((sentences.astype(np.float32) @ q).max())
-                if sentences is not None and len(sentences)
-                else passage
-            )
-            p.scores.rerank = (1 - MAXSIM_MIX) * passage + MAXSIM_MIX * best
+        score_relevance(self.docs, collection, query_vector, candidates)
         by_maxsim = [p.chunk_id for p in sorted(candidates, key=lambda p: -(p.scores.rerank or 0))]
         by_bm25 = [
             p.chunk_id
@@ -142,25 +149,30 @@ class RerankerChoice:
 
 
 def make_reranker(name: str, docs: DocStore, cross_encoder: str | None = None) -> RerankerChoice:
-    """Build the configured backend; ``auto`` means ``cross-encoder`` if one is set, else
-    ``maxsim``. Load failures fall back to ``maxsim`` with a warning."""
+    """Build the configured backend.
+
+    Args:
+        name: ``auto`` (a cross-encoder if one is configured, else ``none``), ``none``,
+            ``maxsim`` or ``cross-encoder``.
+        docs: the durable copy (sentence vectors for the offline relevance score).
+        cross_encoder: model name (already in the local cache) or folder.
+    """
     if name == "auto":
-        name = "cross-encoder" if cross_encoder else "maxsim"
-    if name == "none":
-        return RerankerChoice(NoReranker())
-    if name == "cross-encoder":
-        if not cross_encoder:
-            return RerankerChoice(
-                MaxSimReranker(docs),
-                "no cross-encoder configured (DOCENT_CROSS_ENCODER); using the offline maxsim pass",
-            )
-        try:
-            return RerankerChoice(CrossEncoderReranker(cross_encoder))
-        except Exception as exc:  # any load failure: fall back, never crash
-            return RerankerChoice(
-                MaxSimReranker(docs),
-                f"cross-encoder {cross_encoder!r} could "
-                f"not be loaded ({type(exc).__name__}); using the offline "
-                "maxsim pass instead",
-            )
-    return RerankerChoice(MaxSimReranker(docs))
+        name = "cross-encoder" if cross_encoder else "none"
+    if name == "maxsim":
+        return RerankerChoice(MaxSimReranker(docs))
+    if name != "cross-encoder":
+        return RerankerChoice(NoReranker(docs))
+    if not cross_encoder:
+        return RerankerChoice(
+            NoReranker(docs),
+            "no cross-encoder is configured (DOCENT_CROSS_ENCODER); using the fused order",
+        )
+    try:
+        return RerankerChoice(CrossEncoderReranker(cross_encoder))
+    except Exception as exc:  # any load failure: fall back, never crash
+        return RerankerChoice(
+            NoReranker(docs),
+            f"cross-encoder {cross_encoder!r} could not "
+            f"be loaded ({type(exc).__name__}); using the fused order instead",
+        )

@@ -56,10 +56,10 @@ class Passage:
 class SearchOptions:
     """Knobs of one search; defaults come from ``Settings``."""
 
-    candidates: int = 30  # per retriever, before fusion
+    candidates: int = 100  # per retriever, before fusion
     hybrid: bool = True  # add BM25 to the dense results
     dense: bool = True  # False with hybrid: BM25 alone (for comparisons)
-    rrf_k: int = 60
+    rrf_k: int = 20
     dense_weight: float = 1.0
     bm25_weight: float = 1.0
     documents: list[str] | None = None  # restrict to these document ids

@@ -13,9 +13,9 @@ from rag.embeddings import Embedder
 from rag.library import Library
 from rag.llm import ChatLLM
 from rag.runtime import open_library
-from tests.conftest import free_port
 from tests.helpers import FACTS, make_pdf
 from tests.llm_stub import LLMStub, Reply
+from tests.servers import free_port
 
 INJECTION = (
     "# Maintenance notes\nThe boiler must be serviced every spring by a certified "
@@ -69,7 +69,7 @@ def test_citation_to_a_source_not_given_is_removed(filled: Library, embedder: Em
     assert [c.number for c in result.citations] == [1]
     assert result.citations[0].source == result.sources[0].source
     assert result.tokens["prompt"] == 123 and result.tokens["answer"] == 45  # reported usage
-    assert result.reranker == "maxsim" and result.model == "stub-model"
+    assert result.reranker == "none" and result.model == "stub-model"
     assert "first_token" in result.timings and "rerank" in result.timings
     sent = stub.requests[0]["messages"]
     assert sent[0]["role"] == "system" and "Cite every claim" in sent[0]["content"]

@@ -74,7 +74,7 @@ def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
     assert "waggle dance" in text and "[1]" in text
     labels = [e.label for e in at.expander]
     assert any("[1] facts.pdf, p. 2, Bees" in label for label in labels)
-    assert "mode extractive" in _captions(at) and "reranker maxsim" in _captions(at)
+    assert "mode extractive" in _captions(at) and "reranker none" in _captions(at)
 
     _ask(at, "Which football club won the 1974 cup final?")
     assert "don't cover this" in at.chat_message[-1].markdown[0].value

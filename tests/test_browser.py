@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import PDFS, REPO, free_port
+from tests.conftest import PDFS, REPO
+from tests.servers import free_port, serve
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -41,51 +40,32 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     env = {**os.environ, "DOCENT_DATA_DIR": str(tmp_path / "data")}
     for var in ("DOCENT_LLM_BASE_URL", "OPENAI_API_KEY", "DOCENT_LLM_API_KEY"):
         env.pop(var, None)
-    log = (tmp_path / "streamlit.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc)
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+    ]
+    with serve(
+        cmd, port, tmp_path / "streamlit.log", ready=lambda: _healthy(url), cwd=REPO, env=env
+    ):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("streamlit did not become healthy")
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 @pytest.mark.skipif(
@@ -108,12 +88,12 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
             expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
             box = page.get_by_placeholder("Ask a question about your documents")
             expect(box).to_be_enabled(timeout=60_000)
-            box.fill("Which environment variable says where R should put temporary files?")
+            box.fill("Which environment variable sets the directory R uses for temporary files?")
             box.press("Enter")
             answer = page.get_by_test_id("stChatMessage").last
             expect(answer.get_by_text("mode extractive")).to_be_visible(timeout=120_000)
             expect(answer.get_by_text("TMPDIR").first).to_be_visible()
-            cited = answer.get_by_text("📌 [1] R-admin.pdf, p. 5")
+            cited = answer.get_by_text("📌 [1] R-admin.pdf, p. 28")
             expect(cited).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "browser-answer.png"), full_page=True)
         except Exception:

@@ -65,7 +65,7 @@ def test_search_json(data_dir: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
-    assert len(out["results"]) == 2 and out["reranker"] == "maxsim"
+    assert len(out["results"]) == 2 and out["reranker"] == "none"
     top = out["results"][0]
     assert top["source"] == "facts.pdf" and top["page"] == 3 and "Aletsch" in top["text"]
     assert {"dense", "bm25", "fused_rank", "rerank"} <= set(top["scores"])

@@ -8,7 +8,7 @@ from ingest.pipeline import Source, ingest_sources
 from rag.answer import Answerer
 from rag.config import Settings
 from rag.embeddings import Embedder, resolve_model_path
-from rag.rerank import CrossEncoderReranker, MaxSimReranker, make_reranker
+from rag.rerank import CrossEncoderReranker, MaxSimReranker, NoReranker, make_reranker
 from rag.runtime import open_library
 from tests.helpers import FACTS, make_pdf
 
@@ -52,14 +52,14 @@ def test_unloadable_cross_encoder_falls_back_with_a_warning(
 ) -> None:
     library, _ = open_library(settings)
     choice = make_reranker("cross-encoder", library.docs, model)
-    assert isinstance(choice.reranker, MaxSimReranker)
-    assert choice.warning and model in choice.warning and "maxsim" in choice.warning
+    assert isinstance(choice.reranker, NoReranker)
+    assert choice.warning and model in choice.warning and "fused order" in choice.warning
     answerer = Answerer(
         settings.model_copy(update={"reranker": "cross-encoder", "cross_encoder": model}),
         library,
         embedder,
     )
-    assert answerer.reranker.name == "maxsim" and answerer.warnings
+    assert answerer.reranker.name == "none" and answerer.warnings
 
 
 def test_maxsim_uses_the_best_sentence(settings: Settings, embedder: Embedder) -> None:
@@ -83,7 +83,9 @@ def test_maxsim_uses_the_best_sentence(settings: Settings, embedder: Embedder) -
     sims = chunk.sentence_vectors.astype("float32") @ query
     best = chunk.meta["sentence_spans"][int(sims.argmax())]
     assert "Canberra" in chunk.text[best[0] : best[1]]
-    passages, _ = Answerer(settings, library, embedder).search(
+    maxsim = MaxSimReranker(library.docs)
+    passages, _ = Answerer(settings, library, embedder, reranker=maxsim).search(
         "What is the capital of Australia?", settings.collection, 1
     )
     assert passages[0].scores.rerank > passages[0].scores.dense  # the best sentence lifts it
+    assert make_reranker("maxsim", library.docs).reranker.name == "maxsim"

@@ -1,0 +1,31 @@
+"""The errors a user can act on, and how the command-line tools print them."""
+
+from __future__ import annotations
+
+import sys
+
+from pydantic import ValidationError
+
+from rag.embeddings import EmbeddingModelError
+from rag.lock import StoreBusyError
+from rag.store import EmbeddingMismatchError, StoreUnavailableError
+
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ValidationError,
+    StoreBusyError,
+    EmbeddingMismatchError,
+    StoreUnavailableError,
+    EmbeddingModelError,
+    ValueError,
+    OSError,
+)
+
+
+def report(exc: Exception) -> int:
+    """Print ``error: ...`` (no traceback) to stderr; returns the exit code 2."""
+    if isinstance(exc, ValidationError):
+        message = "; ".join(str(e["msg"]) for e in exc.errors())
+    else:
+        message = str(exc)
+    print(f"error: {message}", file=sys.stderr)
+    return 2
