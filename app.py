@@ -64,7 +64,17 @@ def session_settings() -> Settings:
         for k in ("llm_base_url", "llm_model", "top_k", "hybrid", "reranker")
         if s.get(k) not in (None, "")
     }
-    return get_settings().model_copy(update={**overrides, "collection": s.collection})
+    settings = get_settings()
+    key = settings.llm_api_key or secret_key()  # env / .env first, then secrets.toml
+    return settings.model_copy(update={**overrides, "collection": s.collection, "llm_api_key": key})
+
+
+def secret_key() -> str | None:
+    """An API key from `.streamlit/secrets.toml`, if that file exists and has one."""
+    try:
+        return st.secrets.get("DOCENT_LLM_API_KEY") or st.secrets.get("OPENAI_API_KEY")
+    except Exception:  # Streamlit raises its own error when there is no secrets file
+        return None
 
 
 # -- sidebar -----------------------------------------------------------------------------------
@@ -155,7 +165,7 @@ def settings_panel() -> None:
             placeholder="https://api.openai.com/v1 or http://localhost:11434/v1",
         )
         st.text_input("LLM model", value=base.llm_model, key="llm_model")
-        key_set = "set" if base.llm_api_key else "not set"
+        key_set = "set" if base.llm_api_key or secret_key() else "not set"
         st.caption(
             f"API key: {key_set} (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
             "`.streamlit/secrets.toml`; never shown here)"
@@ -168,7 +178,7 @@ def settings_panel() -> None:
             index=["auto", "maxsim", "cross-encoder", "none"].index(base.reranker),
             key="reranker",
         )
-    if s.get("llm_base_url") or base.llm_api_key:
+    if s.get("llm_base_url") or base.llm_api_key or secret_key():
         st.caption(f"LLM: {plain(s.get('llm_model') or base.llm_model)}")
     else:
         st.caption("No LLM configured: answers are extractive (quoted sentences).")
@@ -300,10 +310,13 @@ def ask(question: str, library: Library, embedder: Embedder, settings: Settings)
         stream = answerer.ask(question, s.collection, history=history, k=settings.top_k)
         with st.spinner("Searching your documents…"):
             first = next(iter(stream), "")
-        shown = st.write_stream(safe_markdown(d) for d in _chain(first, stream))
+        slot, text = st.empty(), ""
+        for delta in _chain(first, stream):  # streamed into one element, with a cursor
+            text += delta
+            slot.markdown(safe_markdown(text) + " ▌")
         result = stream.result
-        if result.answer and result.answer != shown:
-            st.markdown(safe_markdown(result.answer))  # invalid citations removed
+        # The streamed draft gives way to the checked answer (invalid citations removed).
+        slot.markdown(safe_markdown(result.answer))
         show_answer(result)
     s.messages.append({"role": "assistant", "content": result.answer, "result": result})
 
@@ -337,9 +350,11 @@ def main() -> None:
     st.title("Docent")
     st.caption("Answers grounded in your documents, with citations you can open.")
     toolbar()
+    status = st.container()  # indexing progress shows above the chat...
+    chat(library, embedder)  # ...which is drawn first, so its input is already disabled
     if s.ingesting:
-        run_queued_ingest(library, embedder)
-    chat(library, embedder)
+        with status:
+            run_queued_ingest(library, embedder)
 
 
 main()

@@ -77,7 +77,9 @@ class AnswerStream:
         self._deltas = deltas
 
     def __iter__(self) -> Iterator[str]:
-        yield from self._deltas
+        # The one underlying generator, not a wrapper: a wrapper dropped after a first next()
+        # would be closed by the garbage collector and close the answer with it.
+        return self._deltas
 
 
 class Answerer:

@@ -197,3 +197,16 @@ def test_follow_up_is_condensed_with_the_stub_llm(filled: Library, embedder: Emb
     assert stream.result.query == "How do honey bees communicate where flowers are?"
     assert stream.result.sources[0].page == 2
     assert len(stub.requests) == 2 and stub.requests[1]["messages"][1]["role"] == "user"
+
+
+def test_stream_survives_taking_the_first_delta_apart(filled: Library, embedder: Embedder) -> None:
+    # The app takes the first delta under a spinner, then streams the rest.
+    with LLMStub([Reply("Honey bees dance to show direction [1].")]) as stub:
+        settings = filled.settings.model_copy(update={"llm_base_url": stub.base_url})
+        stream = Answerer(settings, filled, embedder, ChatLLM(settings)).ask(
+            "How do honey bees tell direction?", settings.collection
+        )
+        first = next(iter(stream))
+        rest = "".join(stream)
+    assert first + rest == "Honey bees dance to show direction [1]."
+    assert stream.result.answer == first + rest and stream.result.tokens["answer"] == 45

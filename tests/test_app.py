@@ -117,3 +117,24 @@ def test_two_sessions_at_once(app_env: Path) -> None:
     for t in threads:
         t.join(timeout=300)
     assert "waggle" in answers[questions[0]] and "Aletsch" in answers[questions[1]]
+
+
+def test_llm_errors_are_friendly_and_the_chat_goes_on(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.llm_stub import LLMStub, Reply
+
+    with LLMStub([Reply(status=429), Reply("Bees dance to show direction [1].")]) as stub:
+        monkeypatch.setenv("DOCENT_LLM_BASE_URL", stub.base_url)
+        monkeypatch.setenv("DOCENT_LLM_MAX_RETRIES", "0")
+        get_settings.cache_clear()
+        at = _app()
+        _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+        _ask(at, "How do honey bees tell direction?")
+        assert "rate-limiting" in at.chat_message[-1].markdown[0].value
+        assert "The LLM endpoint failed" in _captions(at)
+        _ask(at, "How do honey bees tell direction?")
+        assert at.chat_message[-1].markdown[0].value == "Bees dance to show direction [1]."
+        assert "mode llm" in _captions(at) and "📌 [1] facts.pdf, p. 2" in "\n".join(
+            e.label for e in at.expander
+        )
