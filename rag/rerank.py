@@ -80,14 +80,10 @@ class NoReranker:
         return candidates
 
 
-class MaxSimReranker:
+class MaxSimReranker(NoReranker):
     """The relevance score re-orders the dense list, which is fused with BM25 again."""
 
     name = "maxsim"
-    threshold = 0.50
-
-    def __init__(self, docs: DocStore) -> None:
-        self.docs = docs
 
     def rerank(
         self,
@@ -97,9 +93,7 @@ class MaxSimReranker:
         collection: str,
         rrf_k: int,
     ) -> list[Passage]:
-        if not candidates:
-            return candidates
-        score_relevance(self.docs, collection, query_vector, candidates)
+        super().rerank(query, query_vector, candidates, collection, rrf_k)
         by_maxsim = [p.chunk_id for p in sorted(candidates, key=lambda p: -(p.scores.rerank or 0))]
         by_bm25 = [
             p.chunk_id
