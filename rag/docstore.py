@@ -212,10 +212,6 @@ class DocStore:
             is not None
         )
 
-    def find(self, collection: str, doc_id: str) -> DocumentRecord | None:
-        """A document by id, in any state."""
-        return next((d for d in self.documents(collection, None) if d.doc_id == doc_id), None)
-
     def chunks(self, collection: str, doc_id: str | None = None) -> Iterator[ChunkRecord]:
         """Chunks of one document, or of the whole collection, in document order."""
         sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection=?"

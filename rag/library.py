@@ -124,10 +124,7 @@ class Library:
             if self.docs.fingerprint(collection) is None:
                 self.docs.set_fingerprint(collection, self.fingerprint)
             current = self.docs.documents(collection)
-            replaced = [
-                [d.doc_id for d in current if d.name == doc.name and d.doc_id != doc.doc_id]
-                for doc, _ in items
-            ]
+            replaced = [_older_versions(current, doc) for doc, _ in items]
             self.docs.add_documents(collection, items)
             with self.chroma_writing():
                 self._upsert(index, [c for _, chunks in items for c in chunks])
@@ -284,21 +281,22 @@ class Library:
             self._purge(collection, [doc.doc_id])
         for doc in self.docs.documents(collection, state="pending"):
             self._upsert(index, list(self.docs.chunks(collection, doc.doc_id)))
-            old = [
-                d.doc_id
-                for d in self.docs.documents(collection)
-                if d.name == doc.name and d.doc_id != doc.doc_id
-            ]
+            old = _older_versions(self.docs.documents(collection), doc)
             self._publish(collection, [doc.doc_id], old)
         wanted = {c.chunk_id for c in self.docs.chunks(collection)}
-        stray = list(index.ids() - wanted)
-        if stray:
-            index.collection.delete(ids=stray)
-        missing = wanted - index.ids()
+        present = index.ids()
+        if present - wanted:
+            index.collection.delete(ids=list(present - wanted))
+        missing = list(wanted - present)
         if missing:
-            self._upsert(index, [c for c in self.docs.chunks(collection) if c.chunk_id in missing])
+            self._upsert(index, list(self.docs.get_chunks(collection, missing).values()))
 
     def close(self) -> None:
         """Release the lock and the SQLite connection."""
         self._lock.release()
         self.docs.close()
+
+
+def _older_versions(ready: list[DocumentRecord], doc: DocumentRecord) -> list[str]:
+    """Ids of the other ready versions of ``doc``'s file name (the ones it replaces)."""
+    return [d.doc_id for d in ready if d.name == doc.name and d.doc_id != doc.doc_id]
