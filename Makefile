@@ -25,8 +25,11 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 	$(PY) -m rag.assets
 
+# Streamlit's upload cap follows DOCENT_MAX_FILE_MB (env or .env), like the CLI's file limit.
+UPLOAD_MB = $$($(PY) -c 'from rag.config import get_settings; print(get_settings().upload_limit_mb)')
+
 run: install
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.maxUploadSize $(UPLOAD_MB)
 
 # The browser test needs Debian's Chromium; install it when we can (root), else say how.
 chromium:

@@ -122,6 +122,8 @@ def uploader() -> None:
         type=[x.lstrip(".") for x in SUPPORTED],
         accept_multiple_files=True,
         disabled=s.ingesting,
+        # The widget may only lower the server's cap; `make run` raises that cap to match.
+        max_upload_size=get_settings().upload_limit_mb,
         key=f"uploader-{s.get('upload_round', 0)}",
     )
     if files and st.button("Index", type="primary", disabled=s.ingesting):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -80,6 +81,11 @@ class Settings(BaseSettings):
     def max_file_bytes(self) -> int:
         """The upload/file size limit in bytes."""
         return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def upload_limit_mb(self) -> int:
+        """Whole megabytes for Streamlit's upload cap (an int); the byte check stays exact."""
+        return max(1, math.ceil(self.max_file_mb))
 
 
 def check_collection_name(name: str) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -100,23 +99,27 @@ def test_hostile_names_and_text_are_inert(app_env: Path) -> None:
     )
 
 
-def test_two_sessions_at_once(app_env: Path) -> None:
-    setup = _app()
-    _upload(setup, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
-    answers: dict[str, str] = {}
+def test_sessions_keep_their_own_chat(app_env: Path) -> None:
+    # AppTest is not thread-safe, so this checks isolation; the browser test checks concurrency.
+    first, second = _app(), _app()
+    _upload(first, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    second.run()
+    _ask(first, "How do honey bees tell direction?")
+    _ask(second, "What is the largest glacier in the Alps?")
+    first.run()
+    assert [m.name for m in first.chat_message] == ["user", "assistant"]
+    assert [m.name for m in second.chat_message] == ["user", "assistant"]
+    assert "waggle" in first.chat_message[-1].markdown[0].value
+    assert "Aletsch" in second.chat_message[-1].markdown[0].value
+    assert "honey bees" in first.chat_message[0].markdown[0].value
+    assert "glacier" in second.chat_message[0].markdown[0].value
 
-    def session(question: str) -> None:
-        at = _app()
-        _ask(at, question)
-        answers[question] = at.chat_message[-1].markdown[0].value
 
-    questions = ["How do honey bees tell direction?", "What is the largest glacier in the Alps?"]
-    threads = [threading.Thread(target=session, args=(q,)) for q in questions]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert "waggle" in answers[questions[0]] and "Aletsch" in answers[questions[1]]
+def test_upload_limit_follows_settings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DOCENT_MAX_FILE_MB", "7")
+    get_settings.cache_clear()
+    at = _app()
+    assert at.sidebar.file_uploader[0].proto.max_upload_size_mb == 7
 
 
 def test_llm_errors_are_friendly_and_the_chat_goes_on(

@@ -2,6 +2,7 @@
 
 Uploads a real PDF, asks a question whose answer is on a known page, and checks that the
 answer cites that file and page. A screenshot is saved under tests/artifacts/ either way.
+Two browser contexts (two sessions) then ask different questions at the same time.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.conftest import PDFS, REPO
+from tests.helpers import FACTS, make_pdf
 from tests.servers import free_port, serve
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Locator, Page
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -53,6 +59,8 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         "127.0.0.1",
         "--server.headless",
         "true",
+        "--server.maxUploadSize",
+        "20",
     ]
     with serve(
         cmd, port, tmp_path / "streamlit.log", ready=lambda: _healthy(url), cwd=REPO, env=env
@@ -68,11 +76,14 @@ def _healthy(url: str) -> bool:
         return False
 
 
-@pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason="Chromium is not installed; "
     "`sudo apt-get install chromium` (make test installs it when it can)",
 )
+
+
+@needs_chromium
 def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
@@ -99,5 +110,51 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "browser-failure.png"), full_page=True)
             raise
+        finally:
+            browser.close()
+
+
+def _chat_box(page: Page) -> Locator:
+    from playwright.sync_api import expect
+
+    box = page.get_by_placeholder("Ask a question about your documents")
+    expect(box).to_be_enabled(timeout=120_000)
+    return box
+
+
+@needs_chromium
+def test_two_browser_sessions_ask_at_once(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    facts = tmp_path / "facts.pdf"
+    facts.write_bytes(make_pdf(FACTS))
+    questions = {
+        "How do honey bees tell direction?": "waggle",
+        "What is the largest glacier in the Alps?": "Aletsch",
+    }
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            pages = [browser.new_context().new_page() for _ in questions]
+            for page in pages:
+                page.goto(app_url)
+            pages[0].locator("input[type=file]").set_input_files(str(facts))
+            pages[0].get_by_role("button", name="Index").click()
+            expect(pages[0].get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
+            # The other session sees the new document once it reruns (any interaction).
+            pages[1].reload()
+            boxes = [_chat_box(page) for page in pages]
+            # Both questions are sent before either answer is awaited: the server runs
+            # the two sessions' scripts concurrently on its threads.
+            for box, question in zip(boxes, questions, strict=True):
+                box.fill(question)
+                box.press("Enter")
+            for page, (question, want) in zip(pages, questions.items(), strict=True):
+                chat = page.get_by_test_id("stChatMessage")
+                expect(chat.last.get_by_text("mode extractive")).to_be_visible(timeout=120_000)
+                expect(chat.last.get_by_text(want).first).to_be_visible()
+                # Each session keeps its own history: its one question and answer, no crosstalk.
+                expect(chat).to_have_count(2)
+                expect(chat.first).to_contain_text(question)
         finally:
             browser.close()
