@@ -38,6 +38,9 @@ def resources() -> tuple[Library, Embedder]:
     return open_library(get_settings())
 
 
+RERANKERS = ["auto", "maxsim", "cross-encoder", "llm", "none"]
+
+
 @st.cache_resource(show_spinner="Loading the reranker…")
 def reranker(name: str, cross_encoder: str | None) -> tuple[Reranker, str | None]:
     """Rerankers are shared too (a cross-encoder is a model)."""
@@ -176,9 +179,10 @@ def settings_panel() -> None:
         st.toggle("Hybrid search (BM25 + dense)", value=base.hybrid, key="hybrid")
         st.selectbox(
             "Reranker",
-            ["auto", "maxsim", "cross-encoder", "none"],
-            index=["auto", "maxsim", "cross-encoder", "none"].index(base.reranker),
+            RERANKERS,
+            index=RERANKERS.index(base.reranker),
             key="reranker",
+            help="llm: the configured LLM grades the top passages (one extra call per question)",
         )
     if s.get("llm_base_url") or base.llm_api_key or secret_key():
         st.caption(f"LLM: {plain(s.get('llm_model') or base.llm_model)}")
@@ -245,9 +249,10 @@ def show_answer(result: AnswerResult) -> None:
                 st.caption(" › ".join(p.headings))
             st.markdown(safe_markdown(p.text))
             sc = p.scores
+            graded = f" · LLM grade {sc.llm:.0f}/10" if sc.llm is not None else ""
             st.caption(
                 f"rerank {fmt(sc.rerank)} · dense {fmt(sc.dense)} · BM25 {fmt(sc.bm25)} · "
-                f"fused #{sc.fused_rank}"
+                f"fused #{sc.fused_rank}{graded}"
             )
     st.caption(small_print(result))
 
@@ -304,10 +309,13 @@ def ask(question: str, library: Library, embedder: Embedder, settings: Settings)
     s.messages.append({"role": "user", "content": question, "result": None})
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
-    chosen, warning = reranker(settings.reranker, settings.cross_encoder)
     llm = ChatLLM(settings) if settings.llm_configured else None
-    answerer = Answerer(settings, library, embedder, llm, chosen)
-    answerer.warnings += [warning] if warning else []
+    if settings.reranker == "llm":  # per session: it uses this session's LLM settings
+        answerer = Answerer(settings, library, embedder, llm)
+    else:
+        chosen, warning = reranker(settings.reranker, settings.cross_encoder)
+        answerer = Answerer(settings, library, embedder, llm, chosen)
+        answerer.warnings += [warning] if warning else []
     with st.chat_message("assistant"):
         stream = answerer.ask(question, s.collection, history=history, k=settings.top_k)
         with st.spinner("Searching your documents…"):

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.loaders import LoadedDocument
+from ingest.document import LoadedDocument
 from rag.embeddings import passage_text
 from rag.tokens import count_tokens
 

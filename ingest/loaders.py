@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from ingest.document import Block, LoadedDocument
 from ingest.errors import IngestError
+from ingest.pdf import load_pdf
 from ingest.textdecode import decode_text
 
 SUPPORTED = {
@@ -29,25 +29,6 @@ SUPPORTED = {
 ZIP_MAX_RATIO = 200
 ZIP_MAX_BYTES = 512 * 1024 * 1024
 ZIP_MAX_ENTRIES = 10_000
-
-
-@dataclass
-class Block:
-    """A run of text under one heading path, on one page (``None`` when not paginated)."""
-
-    text: str
-    page: int | None = None
-    headings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class LoadedDocument:
-    """A file's text, split into blocks at page and heading boundaries."""
-
-    name: str
-    kind: str
-    pages: int  # 0 when the format has no pages
-    blocks: list[Block]
 
 
 def check_name(name: str) -> None:
@@ -96,139 +77,6 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
     if not any(b.text.strip() for b in doc.blocks):
         raise IngestError(name, "contains no readable text")
     return doc
-
-
-# -- PDF -------------------------------------------------------------------------------------
-def _load_pdf(name: str, data: bytes) -> LoadedDocument:
-    import pypdf
-    from pypdf.errors import PdfReadError
-
-    if b"%PDF-" not in data[:1024]:
-        raise IngestError(name, "is not a PDF (no %PDF header)")
-    if b"%%EOF" not in data[-2048:]:
-        raise IngestError(name, "the PDF is truncated (no end-of-file marker); download it again")
-    with _PdfWarnings() as warnings:
-        try:
-            reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
-            _unlock(name, reader)
-            pages = len(reader.pages)
-        except IngestError:
-            raise
-        except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
-            raise IngestError(name, f"the PDF is damaged and cannot be read ({exc})") from exc
-        if pages == 0:
-            raise IngestError(name, "the PDF has no pages")
-        texts = [_page_text(name, reader, i) for i in range(pages)]
-    if warnings.damage:
-        raise IngestError(name, f"the PDF is damaged ({warnings.damage[0]})")
-    if not any(t.strip() for t in texts):
-        raise IngestError(
-            name,
-            "the PDF has no text layer (a scanned document?); run OCR on it "
-            "first, e.g. `ocrmypdf in.pdf out.pdf`, then add the result",
-        )
-    blocks: list[Block] = []
-    for page, (text, (path, marks)) in enumerate(
-        zip(texts, _outline_by_page(reader, pages), strict=True), start=1
-    ):
-        blocks.extend(_split_at_headings(text, page, path, marks))
-    return LoadedDocument(name, "pdf", pages, blocks)
-
-
-def _split_at_headings(
-    text: str, page: int, path: list[str], marks: list[tuple[int, str]]
-) -> list[Block]:
-    """Cut a page where its bookmarked headings start, so each part gets its own path."""
-    blocks: list[Block] = []
-    start = 0
-    for level, title in marks:
-        at = _find_line(text, title, start)
-        if at is None:
-            path = path[:level] + [title]
-            continue
-        if text[start:at].strip():
-            blocks.append(Block(text[start:at].strip("\n"), page, list(path)))
-        path, start = path[:level] + [title], at
-    if text[start:].strip():
-        blocks.append(Block(text[start:].strip("\n"), page, list(path)))
-    return blocks
-
-
-def _find_line(text: str, title: str, start: int) -> int | None:
-    """Offset of the line (at or after ``start``) that holds ``title``, if any."""
-    at = text.lower().find(title.lower(), start) if title else -1
-    return None if at < 0 else text.rfind("\n", 0, at) + 1
-
-
-def _unlock(name: str, reader: object) -> None:
-    if not getattr(reader, "is_encrypted", False):
-        return
-    try:
-        ok = reader.decrypt("")  # type: ignore[attr-defined]  # many PDFs only restrict editing
-    except Exception:
-        ok = 0
-    if not ok:
-        raise IngestError(name, "the PDF is encrypted with a password; save an unprotected copy")
-
-
-def _page_text(name: str, reader: object, index: int) -> str:
-    try:
-        return reader.pages[index].extract_text() or ""  # type: ignore[attr-defined]
-    except Exception as exc:
-        raise IngestError(name, f"page {index + 1} of the PDF is damaged ({exc})") from exc
-
-
-def _outline_by_page(reader: object, pages: int) -> list[tuple[list[str], list[tuple[int, str]]]]:
-    """Per page: the bookmark path in force where it starts, and the bookmarks on it."""
-    marks: list[tuple[int, int, str]] = []
-
-    def walk(items: list[object], level: int) -> None:
-        for item in items:
-            if isinstance(item, list):
-                walk(item, level + 1)
-                continue
-            try:
-                page = reader.get_destination_page_number(item)  # type: ignore[attr-defined]
-            except Exception:
-                continue
-            if page is not None and 0 <= page < pages:
-                marks.append((page, level, " ".join(str(getattr(item, "title", "")).split())))
-
-    try:
-        walk(list(reader.outline), 0)  # type: ignore[attr-defined]
-    except Exception:
-        marks = []
-    marks.sort(key=lambda m: m[0])  # stable: keeps outline order within a page
-    result: list[tuple[list[str], list[tuple[int, str]]]] = []
-    path: list[str] = []
-    for page in range(pages):
-        on_page = [(level, title) for p, level, title in marks if p == page]
-        result.append((list(path), on_page))
-        for level, title in on_page:
-            path = path[:level] + [title]
-    return result
-
-
-class _PdfWarnings(logging.Handler):
-    """Collects pypdf's logged errors: with ``strict=False`` damage is logged, not raised."""
-
-    DAMAGE = re.compile(r"(incorrect startxref|invalid|corrupt|damaged|decompress|error)", re.I)
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.damage: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if self.DAMAGE.search(message):
-            self.damage.append(message)
-
-    def __enter__(self) -> _PdfWarnings:
-        logging.getLogger("pypdf").addHandler(self)
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        logging.getLogger("pypdf").removeHandler(self)
 
 
 # -- DOCX ------------------------------------------------------------------------------------
@@ -412,7 +260,7 @@ def _load_csv(name: str, data: bytes) -> LoadedDocument:
 
 
 _LOADERS: dict[str, Callable[[str, bytes], LoadedDocument]] = {
-    "pdf": _load_pdf,
+    "pdf": load_pdf,
     "docx": _load_docx,
     "markdown": _load_markdown,
     "text": _load_text,

@@ -72,7 +72,7 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 GROUP_CHUNKS = 512  # embed small files together until a group has this many chunks
-EMBED_STEP = 512  # chunks per model call: a wider window to sort by length (less padding)
+EMBED_STEP = 512  # chunks per model call (of similar length: see _embed_by_length)
 
 
 @dataclass
@@ -122,9 +122,10 @@ def ingest_sources(
     seen: set[str] = set()
     with library.writing():
         library.index(collection)  # fail early on a model mismatch
-        for i, prepared in enumerate(
-            _prepare_all(sources, collection, library, embedder, settings)
-        ):
+        loader = _Loader(
+            sources, {d.doc_id for d in library.documents(collection)}, embedder, settings
+        )
+        for i, prepared in enumerate(loader):
             name = prepared.source.name
             report(Progress(i, len(sources), name, "reading"))
             early = _early_result(prepared, seen)
@@ -135,7 +136,10 @@ def ingest_sources(
             if name in group.names():  # two versions of one name: the later one wins, in order
                 results |= group.flush(collection, library, embedder, report, len(sources))
             group.add(i, prepared)
-            if group.size() >= GROUP_CHUNKS:
+            # Embed now if the group is full, or if waiting for the next file would idle the model.
+            if group.size() >= GROUP_CHUNKS or (
+                group.size() >= GROUP_CHUNKS // 4 and not loader.next_ready()
+            ):
                 results |= group.flush(collection, library, embedder, report, len(sources))
         results |= group.flush(collection, library, embedder, report, len(sources))
         library.lexical(collection)  # bring BM25 up to date now, not at the first question
@@ -185,16 +189,13 @@ class _Group:
         texts = [c.embed_text() for c in chunks]
         spans = [_spans(c) for c in chunks]
         last_i, last = items[-1]
-        vectors, sentences = [], []
-        for start in range(0, len(texts), EMBED_STEP):
-            report(Progress(last_i, total, last.source.name, "embedding", start, len(texts)))
-            v, s = embedder.encode_with_sentences(
-                texts[start : start + EMBED_STEP], spans[start : start + EMBED_STEP]
-            )
-            vectors.append(v)
-            sentences += s
+
+        def step(done: int) -> None:
+            report(Progress(last_i, total, last.source.name, "embedding", done, len(texts)))
+
+        vectors, sentences = _embed_by_length(embedder, texts, spans, step)
         report(Progress(last_i, total, last.source.name, "writing", len(texts), len(texts)))
-        rows = iter(zip(np.concatenate(vectors), sentences, strict=True))
+        rows = iter(zip(vectors, sentences, strict=True))
         stored = [(i, p, [_record(p, c, *next(rows)) for c in p.chunks or []]) for i, p in items]
         replaced = library.add_documents(
             collection,
@@ -222,25 +223,52 @@ class _Group:
         return out
 
 
-def _prepare_all(
-    sources: list[Source],
-    collection: str,
-    library: Library,
+def _embed_by_length(
     embedder: Embedder,
-    settings: Settings,
-) -> Iterator[_Prepared]:
-    """Load and chunk each source, one file ahead of the consumer."""
-    known = {d.doc_id for d in library.documents(collection)}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="docent-load") as pool:
-        ahead: Future[_Prepared] | None = None
-        for i in range(len(sources)):
-            current = ahead or pool.submit(_prepare, sources[i], known, embedder, settings)
-            ahead = (
-                pool.submit(_prepare, sources[i + 1], known, embedder, settings)
-                if i + 1 < len(sources)
-                else None
-            )
-            yield current.result()
+    texts: list[str],
+    spans: list[list[tuple[int, int]]],
+    step: Callable[[int], None],
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Embed in model calls of EMBED_STEP texts of similar length, results in input order.
+
+    The model pads each batch to its longest text; sorting the whole group first (not just
+    within one call) wastes less on padding, which made raw ``encode`` ~10% faster than us.
+    """
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    vectors = np.zeros((len(texts), embedder.fingerprint.dimension), dtype=np.float32)
+    sentences: list[np.ndarray] = [np.zeros(0)] * len(texts)
+    for start in range(0, len(texts), EMBED_STEP):
+        step(start)
+        batch = order[start : start + EMBED_STEP]
+        v, s = embedder.encode_with_sentences([texts[i] for i in batch], [spans[i] for i in batch])
+        vectors[batch] = v
+        for i, rows in zip(batch, s, strict=True):
+            sentences[i] = rows
+    return vectors, sentences
+
+
+class _Loader:
+    """Loads and chunks each source in a helper thread, one file ahead of the consumer."""
+
+    def __init__(
+        self, sources: list[Source], known: set[str], embedder: Embedder, settings: Settings
+    ) -> None:
+        self.sources, self.known, self.embedder, self.settings = sources, known, embedder, settings
+        self._ahead: Future[_Prepared] | None = None
+
+    def __iter__(self) -> Iterator[_Prepared]:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="docent-load") as pool:
+            for i in range(len(self.sources)):
+                current = self._ahead or self._submit(pool, i)
+                self._ahead = self._submit(pool, i + 1) if i + 1 < len(self.sources) else None
+                yield current.result()
+
+    def next_ready(self) -> bool:
+        """True if the next file is loaded (or there is none): taking it would not wait."""
+        return self._ahead is None or self._ahead.done()
+
+    def _submit(self, pool: ThreadPoolExecutor, i: int) -> Future[_Prepared]:
+        return pool.submit(_prepare, self.sources[i], self.known, self.embedder, self.settings)
 
 
 def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Settings) -> _Prepared:

@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings(**overrides) if overrides else get_settings()
         library, embedder = open_library(settings)
-        llm = ChatLLM(settings) if settings.llm_configured and args.command == "ask" else None
+        wants_llm = args.command == "ask" or settings.reranker == "llm"
+        llm = ChatLLM(settings) if settings.llm_configured and wants_llm else None
         answerer = Answerer(settings, library, embedder, llm)
         questions = read_questions(args.questions) if args.questions else [args.question]
         batch = args.questions is not None
@@ -91,24 +92,31 @@ def _search(
     answerer: Answerer, settings: Settings, question: str, k: int | None, as_json: bool
 ) -> None:
     timings: dict[str, float] = {}
-    passages, _ = answerer.search(question, settings.collection, k, timings=timings)
+    warnings = list(answerer.warnings)
+    passages, _ = answerer.search(
+        question, settings.collection, k, timings=timings, warnings=warnings
+    )
     if as_json:
         print(
             json.dumps(
                 {
                     "question": question,
                     "reranker": answerer.reranker.name,
+                    "warnings": warnings,
                     "results": [_passage_json(n, p) for n, p in enumerate(passages, 1)],
                     "timings_ms": {k: round(v * 1000, 1) for k, v in timings.items()},
                 }
             )
         )
         return
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     for n, p in enumerate(passages, start=1):
         s = p.scores
+        graded = f"  llm {s.llm:.0f}/10" if s.llm is not None else ""
         print(
             f"[{n}] {source_label(p)}   rerank {_fmt(s.rerank)}  dense {_fmt(s.dense)}  "
-            f"bm25 {_fmt(s.bm25)}  fused #{s.fused_rank}"
+            f"bm25 {_fmt(s.bm25)}  fused #{s.fused_rank}{graded}"
         )
         print("    " + " ".join(p.text.split())[:300] + "\n")
 

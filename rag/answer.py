@@ -16,6 +16,7 @@ from rag.embeddings import Embedder
 from rag.extractive import extractive_answer
 from rag.library import Library
 from rag.llm import ChatLLM, LLMError
+from rag.llm_rerank import RerankFailed
 from rag.prompt import NOT_COVERED, Turn, build_prompt
 from rag.rerank import Reranker, make_reranker
 from rag.retrieve import Passage, Retriever, SearchOptions
@@ -97,7 +98,13 @@ class Answerer:
         self.retriever = Retriever(library, embedder)
         self.warnings: list[str] = []
         if reranker is None:
-            choice = make_reranker(settings.reranker, library.docs, settings.cross_encoder)
+            choice = make_reranker(
+                settings.reranker,
+                library.docs,
+                settings.cross_encoder,
+                llm,
+                settings.llm_context_tokens,
+            )
             reranker = choice.reranker
             self.warnings += [choice.warning] if choice.warning else []
         self.reranker = reranker
@@ -109,8 +116,12 @@ class Answerer:
         k: int | None = None,
         documents: list[str] | None = None,
         timings: dict[str, float] | None = None,
+        warnings: list[str] | None = None,
     ) -> tuple[list[Passage], np.ndarray]:
-        """Retrieve and rerank: the top ``k`` passages, best first, and the query vector."""
+        """Retrieve and rerank: the top ``k`` passages, best first, and the query vector.
+
+        A second pass that fails leaves the fused order and adds why to ``warnings``.
+        """
         timings = timings if timings is not None else {}
         s = self.settings
         start = time.perf_counter()
@@ -121,7 +132,12 @@ class Answerer:
         )
         found = self.retriever.search(query, collection, options, timings, vector)
         start = time.perf_counter()
-        found = self.reranker.rerank(query, vector, found, collection, s.rrf_k)
+        try:
+            found = self.reranker.rerank(query, vector, found, collection, s.rrf_k)
+        except RerankFailed as exc:
+            found = exc.passages
+            if warnings is not None:
+                warnings.append(str(exc))
         timings["rerank"] = time.perf_counter() - start
         return found[: k or s.top_k], vector
 
@@ -159,7 +175,9 @@ class Answerer:
             result.query = result.question
             result.warnings.append(f"could not condense the follow-up: {exc}")
         timings["condense"] = time.perf_counter() - t0
-        sources, vector = self.search(result.query, collection, k, documents, timings)
+        sources, vector = self.search(
+            result.query, collection, k, documents, timings, result.warnings
+        )
         result.sources = sources
         best = max((p.scores.rerank or 0.0 for p in sources), default=0.0)
         if not sources or best < self.reranker.threshold:

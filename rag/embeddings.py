@@ -126,35 +126,37 @@ class Embedder:
             convert_to_numpy=False,
             show_progress_bar=False,
         )
+        with self._count_lock:  # one batched call: the Rust tokenizer, not a Python loop
+            offsets = self.tokenizer(
+                texts, return_offsets_mapping=True, truncation=True, max_length=self.max_tokens + 2
+            )["offset_mapping"]
         passages, sentences = [], []
-        for text, out, text_spans in zip(texts, outputs, spans, strict=True):
+        for out, text_offsets, text_spans in zip(outputs, offsets, spans, strict=True):
             mask = out["attention_mask"].bool()
             tokens = out["token_embeddings"][mask].float().numpy()
             vector = out["sentence_embedding"].float().numpy()
             passages.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
-            sentences.append(self._pool_spans(text, tokens, text_spans))
+            sentences.append(_pool_spans(tokens, text_offsets[: len(tokens)], text_spans))
         return np.asarray(passages, dtype=np.float32), sentences
-
-    def _pool_spans(
-        self, text: str, tokens: np.ndarray, spans: list[tuple[int, int]]
-    ) -> np.ndarray:
-        with self._count_lock:
-            offsets = self.tokenizer(
-                text, return_offsets_mapping=True, truncation=True, max_length=len(tokens)
-            )["offset_mapping"]
-        starts = np.array([a if b > a else -1 for a, b in offsets[: len(tokens)]])
-        rows = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
-        for row, (s, e) in enumerate(spans):
-            inside = (starts >= s) & (starts < e)
-            if inside.any():  # else the row stays zero: it matches nothing
-                v = tokens[inside].mean(axis=0)
-                rows[row] = v / max(float(np.linalg.norm(v)), 1e-12)
-        return rows.astype(np.float16)
 
     def count_tokens(self, text: str) -> int:
         """Word pieces ``text`` takes in the model's own tokenizer (without special tokens)."""
         with self._count_lock:
             return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+
+def _pool_spans(
+    tokens: np.ndarray, offsets: list[tuple[int, int]], spans: list[tuple[int, int]]
+) -> np.ndarray:
+    """Mean of the token vectors that start inside each span, unit length, as float16 rows."""
+    starts = np.array([a if b > a else -1 for a, b in offsets])
+    rows = np.zeros((len(spans), tokens.shape[1]), dtype=np.float32)
+    for row, (s, e) in enumerate(spans):
+        inside = (starts >= s) & (starts < e)
+        if inside.any():  # else the row stays zero: it matches nothing
+            v = tokens[inside].mean(axis=0)
+            rows[row] = v / max(float(np.linalg.norm(v)), 1e-12)
+    return rows.astype(np.float16)
 
 
 _models: dict[tuple[str, int], Embedder] = {}

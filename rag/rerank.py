@@ -6,6 +6,7 @@
 - ``maxsim``: that relevance score re-orders the dense list, which is fused with BM25 again
   (it helped on SciFact's train queries, not on its test queries: see bench/README.md).
 - ``cross-encoder``: a sentence-transformers ``CrossEncoder`` by name or local path.
+- ``llm``: the configured LLM grades the top candidates (:mod:`rag.llm_rerank`).
 If a configured backend cannot be loaded, :func:`make_reranker` falls back to ``none`` and
 says so in ``warning``; it never raises.
 """
@@ -14,12 +15,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from rag.docstore import DocStore
 from rag.retrieve import Passage, rrf
+
+if TYPE_CHECKING:
+    from rag.llm import ChatLLM
 
 MAXSIM_MIX = 0.5  # weight of the best sentence vs the whole passage (DESIGN.md measurement)
 
@@ -142,15 +146,33 @@ class RerankerChoice:
     warning: str | None = None
 
 
-def make_reranker(name: str, docs: DocStore, cross_encoder: str | None = None) -> RerankerChoice:
+def make_reranker(
+    name: str,
+    docs: DocStore,
+    cross_encoder: str | None = None,
+    llm: ChatLLM | None = None,
+    context_tokens: int = 8192,
+) -> RerankerChoice:
     """Build the configured backend.
 
     Args:
         name: ``auto`` (a cross-encoder if one is configured, else ``none``), ``none``,
-            ``maxsim`` or ``cross-encoder``.
+            ``maxsim``, ``cross-encoder`` or ``llm``.
         docs: the durable copy (sentence vectors for the offline relevance score).
         cross_encoder: model name (already in the local cache) or folder.
+        llm: the chat model, for ``llm``.
+        context_tokens: that model's context window.
     """
+    if name == "llm":
+        if llm is None:
+            return RerankerChoice(
+                NoReranker(docs),
+                "the LLM reranker needs an LLM (DOCENT_LLM_BASE_URL or OPENAI_API_KEY); "
+                "using the fused order",
+            )
+        from rag.llm_rerank import LLMReranker  # it builds on this module
+
+        return RerankerChoice(LLMReranker(docs, llm, context_tokens))
     if name == "auto":
         name = "cross-encoder" if cross_encoder else "none"
     if name == "maxsim":

@@ -23,6 +23,7 @@ class Scores:
     fused: float = 0.0  # RRF score
     fused_rank: int = 0
     rerank: float | None = None
+    llm: float | None = None  # 0-10 grade from the LLM reranker
 
 
 @dataclass

@@ -26,6 +26,40 @@ def test_pdf_keeps_pages_and_bookmarked_headings() -> None:
     assert "waggle dance" in doc.blocks[1].text
 
 
+def test_pdf_text_is_the_same_shape_when_pdfium_cannot_read_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ingest.pdf
+
+    data = make_pdf(FACTS)
+    fast = load_bytes("facts.pdf", data, LIMIT)
+    monkeypatch.setattr(ingest.pdf, "_pdfium_texts", lambda _data, _pages: None)
+    slow = load_bytes("facts.pdf", data, LIMIT)
+    assert [(b.page, b.headings) for b in slow.blocks] == [
+        (b.page, b.headings) for b in fast.blocks
+    ]
+    assert [" ".join(b.text.split()) for b in slow.blocks] == [
+        " ".join(b.text.split()) for b in fast.blocks
+    ]
+
+
+def test_real_pdf_words_broken_at_line_ends_are_joined() -> None:
+    from tests.conftest import PDFS
+
+    doc = load_bytes("R-admin.pdf", (PDFS / "R-admin.pdf").read_bytes(), LIMIT)
+    page = "\n".join(b.text for b in doc.blocks if b.page == 28)
+    assert "Section “Invoking R”" in page  # printed as "In-" / "voking R" across two lines
+    assert "\x02" not in page and "\r" not in page
+
+
+def test_dehyphenate_keeps_real_compounds() -> None:
+    from ingest.pdf import _dehyphenate
+
+    pages = ["infor\x02mation on Unix\ufffealikes", "more information, for Unix-alikes"]
+    assert _dehyphenate(pages)[0] == "information on Unix-alikes"
+    assert _dehyphenate(["state\x02of\x02the\x02art"]) == ["state-of-the-art"]
+
+
 def test_docx_keeps_headings() -> None:
     data = make_docx([("Intro", ["First paragraph."]), ("Details", ["Second one.", "Third."])])
     doc = load_bytes("notes.docx", data, LIMIT)

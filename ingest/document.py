@@ -1,0 +1,24 @@
+"""What every loader returns: a document's text as blocks, with pages and heading paths."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Block:
+    """A run of text under one heading path, on one page (``None`` when not paginated)."""
+
+    text: str
+    page: int | None = None
+    headings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class LoadedDocument:
+    """A file's text, split into blocks at page and heading boundaries."""
+
+    name: str
+    kind: str
+    pages: int  # 0 when the format has no pages
+    blocks: list[Block]

@@ -1,0 +1,105 @@
+"""The LLM reranker through the real OpenAI client against the loopback stub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from ingest.pipeline import Source, ingest_sources
+from rag.answer import Answerer, AnswerResult
+from rag.config import Settings
+from rag.embeddings import Embedder
+from rag.library import Library
+from rag.llm import ChatLLM
+from rag.llm_rerank import GRADER_PROMPT, parse_grades
+from rag.rerank import NoReranker, make_reranker
+from rag.runtime import open_library
+from tests.helpers import FACTS, make_pdf
+from tests.llm_stub import LLMStub, Reply
+
+QUESTION = "How do honey bees tell direction?"
+
+
+@pytest.fixture
+def facts(settings: Settings, embedder: Embedder) -> Iterator[Library]:
+    library, _ = open_library(settings)
+    source = Source.from_bytes("facts.pdf", make_pdf(FACTS))
+    [result] = ingest_sources([source], settings.collection, library, embedder, settings)
+    assert result.status == "indexed"
+    yield library
+    library.close()
+
+
+def _fused_pages(library: Library, embedder: Embedder) -> list[int | None]:
+    """Pages of every candidate in the fused order (what the LLM will be shown)."""
+    plain = Answerer(library.settings, library, embedder, reranker=NoReranker(library.docs))
+    passages, _ = plain.search(QUESTION, library.settings.collection, k=50)
+    return [p.page for p in passages]
+
+
+def _ask(library: Library, embedder: Embedder, stub: LLMStub) -> AnswerResult:
+    settings = library.settings.model_copy(
+        update={"llm_base_url": stub.base_url, "reranker": "llm", "llm_max_retries": 0}
+    )
+    stream = Answerer(settings, library, embedder, ChatLLM(settings)).ask(
+        QUESTION, settings.collection, k=3
+    )
+    "".join(stream)
+    return stream.result
+
+
+def test_llm_grades_reorder_the_sources(facts: Library, embedder: Embedder) -> None:
+    pages = _fused_pages(facts, embedder)
+    assert pages[0] == 2  # the bees page leads the fused order...
+    grades = [10 if page == 3 else 1 for page in pages]  # ...the grader prefers glaciers
+    reply = "Sure:\n```json\n" + json.dumps({"grades": grades}) + "\n```"
+    with LLMStub([Reply(reply), Reply("Glaciers [1].")]) as stub:
+        result = _ask(facts, embedder, stub)
+    grading, answering = stub.requests
+    assert grading["messages"][0]["content"] == GRADER_PROMPT
+    assert grading["messages"][1]["content"].count("<source id=") == len(pages)
+    assert "Question: " + QUESTION in grading["messages"][1]["content"]
+    assert result.reranker == "llm (gpt-4o-mini)" and not result.warnings
+    assert result.sources[0].page == 3 and result.sources[0].scores.llm == 10
+    assert [p.scores.llm for p in result.sources[1:]] == [1, 1]
+    assert result.sources[1].page == 2  # ties keep the fused order
+    assert "Aletsch" in answering["messages"][1]["content"].split("</source>")[0]
+
+
+@pytest.mark.parametrize("failure", [Reply("They all look relevant to me!"), Reply(status=500)])
+def test_a_failed_grading_keeps_the_fused_order_and_says_so(
+    facts: Library, embedder: Embedder, failure: Reply
+) -> None:
+    pages = _fused_pages(facts, embedder)
+    with LLMStub([failure, Reply("Bees dance [1].")]) as stub:
+        result = _ask(facts, embedder, stub)
+    assert [p.page for p in result.sources] == pages[:3]
+    assert all(p.scores.llm is None for p in result.sources)
+    assert any("LLM reranker failed" in w for w in result.warnings), result.warnings
+    assert result.mode == "llm" and result.answer == "Bees dance [1]."
+
+
+def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Library) -> None:
+    choice = make_reranker("llm", facts.docs)
+    assert choice.reranker.name == "none" and "needs an LLM" in (choice.warning or "")
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ('{"grades": [3, 10, 0]}', [3.0, 10.0, 0.0]),
+        ('Here you go: {"grades": [12, -1, "7"]} hope that helps', [10.0, 0.0, 7.0]),
+    ],
+)
+def test_parse_grades_reads_and_clamps(reply: str, expected: list[float]) -> None:
+    assert parse_grades(reply, 3) == expected
+
+
+@pytest.mark.parametrize(
+    "reply", ['{"grades": [1, 2]}', '{"scores": [1, 2, 3]}', "no json", '{"grades": [1, "x", 3]}']
+)
+def test_parse_grades_rejects_what_it_cannot_trust(reply: str) -> None:
+    with pytest.raises(ValueError):
+        parse_grades(reply, 3)
