@@ -97,7 +97,7 @@ def _pdfium_texts(data: bytes, pages: int) -> list[str] | None:
                 raw = [_pdfium_page_text(pdf, i) for i in range(pages)]
             finally:
                 pdf.close()
-    except pypdfium2.PdfiumError:
+    except Exception:  # whatever PDFium can't do, pypdf gets to try
         return None
     return _dehyphenate([t.replace("\r\n", "\n").replace("\r", "\n") for t in raw])
 

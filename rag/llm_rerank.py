@@ -67,8 +67,8 @@ class LLMReranker(NoReranker):
         """
         super().rerank(query, query_vector, candidates, collection, rrf_k)
         window = self._fit(query, candidates[:WINDOW])
-        if not window:
-            return candidates
+        if not window or max(p.scores.rerank or 0.0 for p in window) < self.threshold:
+            return candidates  # nothing to grade, or "not in your documents": save the call
         messages = [
             {"role": "system", "content": GRADER_PROMPT},
             {"role": "user", "content": f"{format_sources(window)}\n\nQuestion: {query}"},

@@ -81,6 +81,20 @@ def test_a_failed_grading_keeps_the_fused_order_and_says_so(
     assert result.mode == "llm" and result.answer == "Bees dance [1]."
 
 
+def test_no_grading_call_when_the_documents_do_not_cover_it(
+    facts: Library, embedder: Embedder
+) -> None:
+    with LLMStub([Reply("should not be called")]) as stub:
+        settings = facts.settings.model_copy(
+            update={"llm_base_url": stub.base_url, "reranker": "llm"}
+        )
+        stream = Answerer(settings, facts, embedder, ChatLLM(settings)).ask(
+            "Which football club won the 1974 cup final?", settings.collection
+        )
+        "".join(stream)
+    assert stream.result.mode == "not-found" and stub.requests == []
+
+
 def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Library) -> None:
     choice = make_reranker("llm", facts.docs)
     assert choice.reranker.name == "none" and "needs an LLM" in (choice.warning or "")
