@@ -94,3 +94,17 @@ def library(store_settings: Settings, embedder: Embedder) -> Iterator[Library]:
     lib, _ = open_library(store_settings)
     yield lib
     lib.close()
+
+
+@pytest.fixture
+def facts_library(settings: Settings, embedder: Embedder) -> Iterator[Library]:
+    """An embedded library holding the three-page FACTS PDF (one fact per page)."""
+    from ingest.pipeline import Source, ingest_sources
+    from tests.helpers import FACTS, make_pdf
+
+    lib, _ = open_library(settings)
+    source = Source.from_bytes("facts.pdf", make_pdf(FACTS))
+    [result] = ingest_sources([source], settings.collection, lib, embedder, settings)
+    assert result.status == "indexed", result
+    yield lib
+    lib.close()

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import Source, ingest_sources
 from rag.answer import Answerer
-from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.library import Library
 from rag.llm import ChatLLM
-from rag.runtime import open_library
-from tests.helpers import FACTS, make_pdf
 from tests.servers import free_port, serve
 
 
@@ -55,17 +52,10 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_answer_streams_from_a_real_local_model(
-    llama_server: str, settings: Settings, embedder: Embedder
+    llama_server: str, facts_library: Library, embedder: Embedder
 ) -> None:
-    library, _ = open_library(settings)
-    ingest_sources(
-        [Source.from_bytes("facts.pdf", make_pdf(FACTS))],
-        settings.collection,
-        library,
-        embedder,
-        settings,
-    )
-    local = settings.model_copy(
+    library = facts_library
+    local = library.settings.model_copy(
         update={
             "llm_base_url": llama_server,
             "llm_model": "smollm2",

@@ -3,33 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from ingest.pipeline import Source, ingest_sources
 from rag.answer import Answerer, AnswerResult
-from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.library import Library
 from rag.llm import ChatLLM
 from rag.llm_rerank import GRADER_PROMPT, parse_grades
 from rag.rerank import NoReranker, make_reranker
-from rag.runtime import open_library
-from tests.helpers import FACTS, make_pdf
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = "How do honey bees tell direction?"
-
-
-@pytest.fixture
-def facts(settings: Settings, embedder: Embedder) -> Iterator[Library]:
-    library, _ = open_library(settings)
-    source = Source.from_bytes("facts.pdf", make_pdf(FACTS))
-    [result] = ingest_sources([source], settings.collection, library, embedder, settings)
-    assert result.status == "indexed"
-    yield library
-    library.close()
 
 
 def _fused_pages(library: Library, embedder: Embedder) -> list[int | None]:
@@ -50,13 +35,13 @@ def _ask(library: Library, embedder: Embedder, stub: LLMStub) -> AnswerResult:
     return stream.result
 
 
-def test_llm_grades_reorder_the_sources(facts: Library, embedder: Embedder) -> None:
-    pages = _fused_pages(facts, embedder)
+def test_llm_grades_reorder_the_sources(facts_library: Library, embedder: Embedder) -> None:
+    pages = _fused_pages(facts_library, embedder)
     assert pages[0] == 2  # the bees page leads the fused order...
     grades = [10 if page == 3 else 1 for page in pages]  # ...the grader prefers glaciers
     reply = "Sure:\n```json\n" + json.dumps({"grades": grades}) + "\n```"
     with LLMStub([Reply(reply), Reply("Glaciers [1].")]) as stub:
-        result = _ask(facts, embedder, stub)
+        result = _ask(facts_library, embedder, stub)
     grading, answering = stub.requests
     assert grading["messages"][0]["content"] == GRADER_PROMPT
     assert grading["messages"][1]["content"].count("<source id=") == len(pages)
@@ -70,11 +55,11 @@ def test_llm_grades_reorder_the_sources(facts: Library, embedder: Embedder) -> N
 
 @pytest.mark.parametrize("failure", [Reply("They all look relevant to me!"), Reply(status=500)])
 def test_a_failed_grading_keeps_the_fused_order_and_says_so(
-    facts: Library, embedder: Embedder, failure: Reply
+    facts_library: Library, embedder: Embedder, failure: Reply
 ) -> None:
-    pages = _fused_pages(facts, embedder)
+    pages = _fused_pages(facts_library, embedder)
     with LLMStub([failure, Reply("Bees dance [1].")]) as stub:
-        result = _ask(facts, embedder, stub)
+        result = _ask(facts_library, embedder, stub)
     assert [p.page for p in result.sources] == pages[:3]
     assert all(p.scores.llm is None for p in result.sources)
     assert any("LLM reranker failed" in w for w in result.warnings), result.warnings
@@ -82,21 +67,21 @@ def test_a_failed_grading_keeps_the_fused_order_and_says_so(
 
 
 def test_no_grading_call_when_the_documents_do_not_cover_it(
-    facts: Library, embedder: Embedder
+    facts_library: Library, embedder: Embedder
 ) -> None:
     with LLMStub([Reply("should not be called")]) as stub:
-        settings = facts.settings.model_copy(
+        settings = facts_library.settings.model_copy(
             update={"llm_base_url": stub.base_url, "reranker": "llm"}
         )
-        stream = Answerer(settings, facts, embedder, ChatLLM(settings)).ask(
+        stream = Answerer(settings, facts_library, embedder, ChatLLM(settings)).ask(
             "Which football club won the 1974 cup final?", settings.collection
         )
         "".join(stream)
     assert stream.result.mode == "not-found" and stub.requests == []
 
 
-def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Library) -> None:
-    choice = make_reranker("llm", facts.docs)
+def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts_library: Library) -> None:
+    choice = make_reranker("llm", facts_library.docs)
     assert choice.reranker.name == "none" and "needs an LLM" in (choice.warning or "")
 
 

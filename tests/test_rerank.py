@@ -8,9 +8,9 @@ from ingest.pipeline import Source, ingest_sources
 from rag.answer import Answerer
 from rag.config import Settings
 from rag.embeddings import Embedder, resolve_model_path
+from rag.library import Library
 from rag.rerank import CrossEncoderReranker, MaxSimReranker, NoReranker, make_reranker
 from rag.runtime import open_library
-from tests.helpers import FACTS, make_pdf
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +26,9 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def test_cross_encoder_from_local_path(
-    settings: Settings, embedder: Embedder, tiny_cross_encoder: str
+    facts_library: Library, embedder: Embedder, tiny_cross_encoder: str
 ) -> None:
-    library, _ = open_library(settings)
-    ingest_sources(
-        [Source.from_bytes("facts.pdf", make_pdf(FACTS))],
-        settings.collection,
-        library,
-        embedder,
-        settings,
-    )
+    library, settings = facts_library, facts_library.settings
     choice = make_reranker("auto", library.docs, tiny_cross_encoder)
     assert isinstance(choice.reranker, CrossEncoderReranker) and choice.warning is None
     answerer = Answerer(settings, library, embedder, reranker=choice.reranker)
