@@ -161,7 +161,7 @@ def documents(library: Library) -> None:
 
 def settings_panel() -> None:
     """LLM endpoint and retrieval knobs; the key is read from env / secrets only."""
-    s, base = state(), get_settings()
+    base = get_settings()
     with st.expander("⚙️ Settings"):
         st.text_input(
             "LLM base URL",
@@ -170,7 +170,7 @@ def settings_panel() -> None:
             placeholder="https://api.openai.com/v1 or http://localhost:11434/v1",
         )
         st.text_input("LLM model", value=base.llm_model, key="llm_model")
-        key_set = "set" if base.llm_api_key or secret_key() else "not set"
+        key_set = "set" if session_settings().llm_api_key else "not set"
         st.caption(
             f"API key: {key_set} (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
             "`.streamlit/secrets.toml`; never shown here)"
@@ -184,8 +184,9 @@ def settings_panel() -> None:
             key="reranker",
             help="llm: the configured LLM grades the top passages (one extra call per question)",
         )
-    if s.get("llm_base_url") or base.llm_api_key or secret_key():
-        st.caption(f"LLM: {plain(s.get('llm_model') or base.llm_model)}")
+    active = session_settings()  # what ask() will use, so the caption can't disagree with it
+    if active.llm_configured:
+        st.caption(f"LLM: {plain(active.llm_model)}")
     else:
         st.caption("No LLM configured: answers are extractive (quoted sentences).")
 

@@ -58,6 +58,7 @@ def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
     at = _app()
     assert "Welcome to Docent" in at.info[0].value
     assert at.chat_input[0].disabled  # nothing to ask about yet
+    assert "No LLM configured" in "\n".join(c.value for c in at.sidebar.caption)
     _upload(
         at, [("facts.pdf", make_pdf(FACTS), "application/pdf"), ("empty.txt", b"", "text/plain")]
     )
@@ -132,6 +133,7 @@ def test_llm_errors_are_friendly_and_the_chat_goes_on(
         monkeypatch.setenv("DOCENT_LLM_MAX_RETRIES", "0")
         get_settings.cache_clear()
         at = _app()
+        assert "LLM: gpt\\-4o\\-mini" in "\n".join(c.value for c in at.sidebar.caption)
         _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
         _ask(at, "How do honey bees tell direction?")
         assert "rate-limiting" in at.chat_message[-1].markdown[0].value
