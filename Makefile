@@ -42,7 +42,7 @@ test: install-dev chromium
 	$(PY) -m pytest -q
 
 bench: install-dev
-	$(PY) bench/ingest.py
+	$(PY) -m bench.ingest --pdfs tests/data
 
 clean:
 	rm -rf $(VENV) data

@@ -7,20 +7,14 @@ from typing import Any
 
 import streamlit as st
 
-import rag  # noqa: F401 - offline environment before the libraries load
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import FileResult, Progress, Source, ingest_sources
-from rag.answer import Answerer, AnswerResult
-from rag.config import Settings, check_collection_name, get_settings
-from rag.embeddings import Embedder
-from rag.library import Library
-from rag.llm import ChatLLM
+from rag.config import RERANKERS, Settings, check_collection_name, get_settings
 from rag.lock import StoreBusyError
-from rag.prompt import source_label
 from rag.render import plain, safe_markdown
-from rag.rerank import Reranker, make_reranker
-from rag.runtime import open_library
-from rag.transcript import chat_markdown
+from rag.session import SessionChoices, session_settings
+from rag.system import Docent
+from rag.transcript import chat_markdown, source_label
 
 st.set_page_config(page_title="Docent", page_icon="📚", layout="wide")
 
@@ -33,19 +27,9 @@ MODE_BADGES = {
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def resources() -> tuple[Library, Embedder]:
-    """One library and one model per server process, shared by all sessions."""
-    return open_library(get_settings())
-
-
-RERANKERS = ["auto", "maxsim", "cross-encoder", "llm", "none"]
-
-
-@st.cache_resource(show_spinner="Loading the reranker…")
-def reranker(name: str, cross_encoder: str | None) -> tuple[Reranker, str | None]:
-    """Rerankers are shared too (a cross-encoder is a model)."""
-    choice = make_reranker(name, resources()[0].docs, cross_encoder)
-    return choice.reranker, choice.warning
+def docent() -> Docent:
+    """One Docent (model, library, loaded rerankers) per server process, shared by sessions."""
+    return Docent(get_settings())
 
 
 def state() -> Any:
@@ -59,42 +43,30 @@ def state() -> Any:
     return s
 
 
-def session_settings() -> Settings:
-    """Settings with this session's sidebar choices applied (the API key never comes from it)."""
+def settings() -> Settings:
+    """The settings this session's questions run with (its sidebar choices applied)."""
     s = state()
-    overrides = {
-        k: s[k]
-        for k in ("llm_base_url", "llm_model", "top_k", "hybrid", "reranker")
-        if s.get(k) not in (None, "")
-    }
-    settings = get_settings()
-    key = settings.llm_api_key or secret_key()  # env / .env first, then secrets.toml
-    return settings.model_copy(update={**overrides, "collection": s.collection, "llm_api_key": key})
-
-
-def secret_key() -> str | None:
-    """An API key from `.streamlit/secrets.toml`, if that file exists and has one."""
-    try:
-        return st.secrets.get("DOCENT_LLM_API_KEY") or st.secrets.get("OPENAI_API_KEY")
-    except Exception:  # Streamlit raises its own error when there is no secrets file
-        return None
+    choices = SessionChoices(
+        **{k: s.get(k) for k in ("top_k", "hybrid", "reranker", "llm_base_url", "llm_model")}
+    )
+    return session_settings(get_settings(), s.collection, choices)
 
 
 # -- sidebar -----------------------------------------------------------------------------------
-def sidebar(library: Library, embedder: Embedder) -> None:
+def sidebar(app: Docent) -> None:
     """Library (collections, upload, documents) and settings."""
     with st.sidebar:
         st.header("📚 Library")
-        collection_picker(library)
+        collection_picker(app)
         uploader()
-        documents(library)
+        documents(app)
         settings_panel()
 
 
-def collection_picker(library: Library) -> None:
+def collection_picker(app: Docent) -> None:
     """Switch, create or delete collections."""
     s = state()
-    names = sorted(set(library.collections()) | {s.collection})
+    names = sorted(set(app.library.collections()) | {s.collection})
     s.collection = st.selectbox(
         "Collection", names, index=names.index(s.collection), disabled=s.ingesting
     )
@@ -106,15 +78,15 @@ def collection_picker(library: Library) -> None:
                 s.collection, s.messages = new, []
                 st.rerun()
             except ValueError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
         sure = st.checkbox(f"Yes, delete “{s.collection}” and its documents", key="sure")
         if st.button("Delete collection", disabled=not sure or s.ingesting, type="secondary"):
             try:
-                library.delete_collection(s.collection)
+                app.library.delete_collection(s.collection)
                 s.collection, s.messages = get_settings().collection, []
                 st.rerun()
             except StoreBusyError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
 
 def uploader() -> None:
@@ -139,10 +111,11 @@ def uploader() -> None:
         st.caption(f"{icon} **{r.status}**: {plain(r.name)}{detail}")
 
 
-def documents(library: Library) -> None:
+def documents(app: Docent) -> None:
     """The collection's documents, each with a delete button."""
     s = state()
-    docs = library.documents(s.collection)
+    collection = app.collection(s.collection)
+    docs = collection.documents()
     st.subheader(f"{len(docs)} document{'s' * (len(docs) != 1)}")
     for d in docs:
         cols = st.columns([5, 1])
@@ -150,13 +123,13 @@ def documents(library: Library) -> None:
         pages = f"{d.pages} pages · " if d.pages else ""
         cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{d.chunks} chunks · {added}")
         if cols[1].button(
-            "🗑", key=f"del-{d.doc_id}", help=f"Delete {d.name}", disabled=s.ingesting
+            "🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}", disabled=s.ingesting
         ):
             try:
-                library.delete_document(s.collection, d.doc_id)
+                collection.delete_document(d.doc_id)
                 st.rerun()
             except StoreBusyError as exc:
-                st.error(str(exc))
+                st.error(plain(str(exc)))
 
 
 def settings_panel() -> None:
@@ -170,7 +143,7 @@ def settings_panel() -> None:
             placeholder="https://api.openai.com/v1 or http://localhost:11434/v1",
         )
         st.text_input("LLM model", value=base.llm_model, key="llm_model")
-        key_set = "set" if session_settings().llm_api_key else "not set"
+        key_set = "set" if settings().llm_api_key else "not set"
         st.caption(
             f"API key: {key_set} (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
             "`.streamlit/secrets.toml`; never shown here)"
@@ -184,7 +157,7 @@ def settings_panel() -> None:
             key="reranker",
             help="llm: the configured LLM grades the top passages (one extra call per question)",
         )
-    active = session_settings()  # what ask() will use, so the caption can't disagree with it
+    active = settings()  # what ask() will use, so the caption can't disagree with it
     if active.llm_configured:
         st.caption(f"LLM: {plain(active.llm_model)}")
     else:
@@ -192,14 +165,13 @@ def settings_panel() -> None:
 
 
 # -- ingestion ---------------------------------------------------------------------------------
-def run_queued_ingest(library: Library, embedder: Embedder) -> None:
+def run_queued_ingest(app: Docent) -> None:
     """Index what the uploader queued, with per-file progress; then re-enable the chat."""
     s = state()
     if not s.queued:
         s.ingesting = False
         return
     sources = [Source.from_bytes(name, data) for name, data in s.queued]
-    settings = session_settings()
     with st.status(f"Indexing {len(sources)} file(s)…", expanded=True) as status:
         bar = st.progress(0.0)
 
@@ -208,7 +180,9 @@ def run_queued_ingest(library: Library, embedder: Embedder) -> None:
             bar.progress(min(share, 1.0), text=f"{plain(p.name)}: {p.stage}")
 
         try:
-            results = ingest_sources(sources, s.collection, library, embedder, settings, progress)
+            results = ingest_sources(
+                sources, app.collection(s.collection), app.embedder, app.settings, progress
+            )
         except StoreBusyError as exc:
             results = [FileResult(src.name, "failed", reason=str(exc)) for src in sources]
         failed = sum(r.status == "failed" for r in results)
@@ -222,11 +196,11 @@ def run_queued_ingest(library: Library, embedder: Embedder) -> None:
 
 
 # -- chat --------------------------------------------------------------------------------------
-def first_run(library: Library, settings: Settings) -> None:
+def first_run(active: Settings) -> None:
     """Three lines for a new user."""
     llm = (
         "An LLM is configured: answers are written by it and cited."
-        if settings.llm_configured
+        if active.llm_configured
         else "No LLM is configured: Docent quotes the most relevant sentences, cited. "
         "Set `DOCENT_LLM_BASE_URL` or `OPENAI_API_KEY` for written answers."
     )
@@ -238,42 +212,47 @@ def first_run(library: Library, settings: Settings) -> None:
     )
 
 
-def show_answer(result: AnswerResult) -> None:
-    """Badge, sources and small print under an answer."""
-    icon, why = MODE_BADGES[result.mode]
+def show_answer(answer: dict[str, Any]) -> None:
+    """Badge, sources and small print under an answer (its saved, JSON form)."""
+    icon, why = MODE_BADGES[answer["mode"]]
     st.caption(f"{icon} {why}")
-    cited = {c.number for c in result.citations}
-    for n, p in enumerate(result.sources, start=1):
+    cited = {c["number"] for c in answer["citations"]}
+    for source in answer["sources"]:
+        n = source["number"]
         mark = "📌 " if n in cited else ""
-        with st.expander(f"{mark}[{n}] {source_label(p)}"):
-            if p.headings:
-                st.caption(" › ".join(p.headings))
-            st.markdown(safe_markdown(p.text))
-            sc = p.scores
-            graded = f" · LLM grade {sc.llm:.0f}/10" if sc.llm is not None else ""
+        with st.expander(f"{mark}[{n}] {plain(source_label(source))}"):
+            if source["headings"]:
+                st.caption(" › ".join(plain(h) for h in source["headings"]))
+            st.markdown(safe_markdown(source["text"]))
+            sc = source["scores"]
+            graded = f" · LLM grade {sc['llm']:.0f}/10" if sc.get("llm") is not None else ""
             st.caption(
-                f"rerank {fmt(sc.rerank)} · dense {fmt(sc.dense)} · BM25 {fmt(sc.bm25)} · "
-                f"fused #{sc.fused_rank}{graded}"
+                f"rerank {fmt(sc['rerank'])} · dense {fmt(sc['dense'])} · "
+                f"BM25 {fmt(sc['bm25'])} · fused #{sc['fused_rank']}{graded}"
             )
-    st.caption(small_print(result))
+    st.caption(small_print(answer))
 
 
-def small_print(result: AnswerResult) -> str:
-    """Mode, model, reranker, tokens, cost, time to first token."""
-    t = result.tokens
-    parts = [f"mode {result.mode}", f"model {result.model or '—'}", f"reranker {result.reranker}"]
+def small_print(answer: dict[str, Any]) -> str:
+    """Mode, model, reranker, tokens, cost, time to first token, warnings."""
+    t = answer["tokens"]
+    parts = [
+        f"mode {answer['mode']}",
+        f"model {plain(answer['model'] or '—')}",
+        f"reranker {plain(answer['reranker'])}",
+    ]
     if t:
         parts.append(
             f"tokens {t.get('sources', 0)} sources / {t.get('history', 0)} history / "
             f"{t.get('answer', 0)} answer"
         )
-    if result.cost_usd is not None:
-        parts.append(f"≈ ${result.cost_usd:.4f}")
-    if "first_token" in result.timings:
-        parts.append(f"first token {result.timings['first_token'] * 1000:.0f} ms")
-    if result.removed_citations:
-        parts.append(f"{result.removed_citations} invalid citation(s) removed")
-    parts += [f"⚠️ {w}" for w in result.warnings]
+    if answer["cost_usd"] is not None:
+        parts.append(f"≈ ${answer['cost_usd']:.4f}")
+    if "first_token" in answer["timings"]:
+        parts.append(f"first token {answer['timings']['first_token']:.0f} ms")
+    if answer["removed_citations"]:
+        parts.append(f"{answer['removed_citations']} invalid citation(s) removed")
+    parts += [f"⚠️ {plain(w)}" for w in answer["warnings"]]
     return " · ".join(parts)
 
 
@@ -282,17 +261,17 @@ def fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
 
 
-def chat(library: Library, embedder: Embedder) -> None:
+def chat(app: Docent) -> None:
     """History, input, streamed answer."""
-    s, settings = state(), session_settings()
+    s, active = state(), settings()
     for message in s.messages:
         with st.chat_message(message["role"]):
             st.markdown(safe_markdown(message["content"]))
-            if message.get("result") is not None:
-                show_answer(message["result"])
-    has_docs = bool(library.documents(s.collection))
+            if message.get("answer"):
+                show_answer(message["answer"])
+    has_docs = bool(app.collection(s.collection).documents())
     if not has_docs and not s.messages:
-        first_run(library, settings)
+        first_run(active)
     placeholder = (
         "Indexing… questions wait until it is done"
         if s.ingesting
@@ -300,36 +279,29 @@ def chat(library: Library, embedder: Embedder) -> None:
     )
     question = st.chat_input(placeholder, disabled=s.ingesting or not has_docs)
     if question:
-        ask(question, library, embedder, settings)
+        ask(question, app, active)
 
 
-def ask(question: str, library: Library, embedder: Embedder, settings: Settings) -> None:
+def ask(question: str, app: Docent, active: Settings) -> None:
     """Stream one answer and keep it in this session's history."""
     s = state()
-    history = [(m["role"], m["content"]) for m in s.messages[-8:]]
-    s.messages.append({"role": "user", "content": question, "result": None})
+    history = [(m["role"], m["content"]) for m in s.messages]
+    s.messages.append({"role": "user", "content": question, "answer": None})
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
-    llm = ChatLLM(settings) if settings.llm_configured else None
-    if settings.reranker == "llm":  # per session: it uses this session's LLM settings
-        answerer = Answerer(settings, library, embedder, llm)
-    else:
-        chosen, warning = reranker(settings.reranker, settings.cross_encoder)
-        answerer = Answerer(settings, library, embedder, llm, chosen)
-        answerer.warnings += [warning] if warning else []
     with st.chat_message("assistant"):
-        stream = answerer.ask(question, s.collection, history=history, k=settings.top_k)
+        stream = app.ask(question, s.collection, history, settings=active)
         with st.spinner("Searching your documents…"):
             first = next(iter(stream), "")
         slot, text = st.empty(), ""
         for delta in _chain(first, stream):  # streamed into one element, with a cursor
             text += delta
             slot.markdown(safe_markdown(text) + " ▌")
-        result = stream.result
+        answer = stream.result.to_dict()
         # The streamed draft gives way to the checked answer (invalid citations removed).
-        slot.markdown(safe_markdown(result.answer))
-        show_answer(result)
-    s.messages.append({"role": "assistant", "content": result.answer, "result": result})
+        slot.markdown(safe_markdown(answer["answer"]))
+        show_answer(answer)
+    s.messages.append({"role": "assistant", "content": answer["answer"], "answer": answer})
 
 
 def _chain(first: str, rest: Any) -> Any:
@@ -355,17 +327,17 @@ def toolbar() -> None:
 
 def main() -> None:
     """Render the page."""
-    library, embedder = resources()
+    app = docent()
     s = state()
-    sidebar(library, embedder)
+    sidebar(app)
     st.title("Docent")
     st.caption("Answers grounded in your documents, with citations you can open.")
     toolbar()
     status = st.container()  # indexing progress shows above the chat...
-    chat(library, embedder)  # ...which is drawn first, so its input is already disabled
+    chat(app)  # ...which is drawn first, so its input is already disabled
     if s.ingesting:
         with status:
-            run_queued_ingest(library, embedder)
+            run_queued_ingest(app)
 
 
 main()

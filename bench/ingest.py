@@ -1,13 +1,13 @@
 """Ingest benchmark: pipeline throughput vs raw ``model.encode`` on the very same chunks.
 
-    python bench/ingest.py [--synthetic-chunks 10000] [--skip-synthetic] [--repeat N]
+    python -m bench.ingest --pdfs DIR [--scifact DIR] [--synthetic-chunks 10000] [--repeat N]
 
 With ``--repeat N`` each corpus is ingested N times into fresh stores and the fastest pipeline
 run and the fastest raw encode are compared (best-of-N: this shared machine's speed drifts by
 10-15% between minutes).
 
-Corpora: the R manuals in ../shared/data/pdfs, and a synthetic Markdown corpus built from SciFact
-abstracts (real text) sized to about N chunks. Prints a Markdown table; paste it into
+Corpora: the PDFs in ``--pdfs``, and (with ``--scifact``) a synthetic Markdown corpus built from
+SciFact abstracts (real text) sized to about N chunks. Prints a Markdown table; paste it into
 bench/README.md with the machine it ran on.
 """
 
@@ -15,29 +15,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import rag  # noqa: E402,F401 - offline environment first
-from ingest.pipeline import Source, ingest_sources  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.embeddings import passage_text  # noqa: E402
-from rag.runtime import open_library  # noqa: E402
-
-DATA = ROOT.parent / "shared" / "data"
+from bench import scifact
+from ingest.pipeline import Source, ingest_sources
+from rag.config import Settings
+from rag.system import Docent
 
 
-def synthetic_corpus(folder: Path, chunks: int) -> list[Path]:
+def synthetic_corpus(root: Path, folder: Path, chunks: int) -> list[Path]:
     """Markdown files of SciFact abstracts (a heading each), ~``chunks`` chunks in all."""
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in (DATA / "scifact" / "corpus.jsonl").open()]
+    rows = [json.loads(line) for line in (root / "corpus.jsonl").open()]
     files, per_file, n = [], 50, 0
     while n * 2.2 < chunks:  # an abstract with its heading makes ~2.2 chunks (measured)
         part = rows[(n % len(rows)) : (n % len(rows)) + per_file]
@@ -51,20 +45,20 @@ def synthetic_corpus(folder: Path, chunks: int) -> list[Path]:
 
 def run(name: str, paths: list[Path], data_dir: Path) -> dict[str, float | str]:
     """Ingest ``paths`` then encode the same chunk texts raw; return the measurements."""
-    settings = Settings(data_dir=data_dir, collection="bench", _env_file=None)
-    library, embedder = open_library(settings)
+    docent = Docent(Settings(data_dir=data_dir, collection="bench", _env_file=None))
+    embedder, collection = docent.embedder, docent.collection()
     embedder.encode(["warm up the model"] * 8)
     sources = [Source.from_path(p) for p in paths]
     start = time.perf_counter()
-    results = ingest_sources(sources, "bench", library, embedder, settings)
+    results = ingest_sources(sources, collection, embedder, docent.settings)
     pipeline_s = time.perf_counter() - start
     assert all(r.status == "indexed" for r in results), results
-    chunks = list(library.docs.chunks("bench"))
-    texts = [passage_text(c.text, c.meta.get("headings") or []) for c in chunks]
+    chunks = list(collection.rows.chunks())
+    texts = [c.meta.embed_text(c.text) for c in chunks]
     start = time.perf_counter()
     embedder.encode(texts)
     raw_s = time.perf_counter() - start
-    library.close()
+    docent.close()
     pages = sum(r.pages for r in results)
     return row(name, len(paths), pages, len(chunks), pipeline_s, raw_s)
 
@@ -99,27 +93,30 @@ def row(
 
 def main() -> None:
     """Run the benchmark and print the table."""
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest")
+    parser.add_argument("--pdfs", type=Path, required=True, help="a folder of PDFs")
+    parser.add_argument("--scifact", type=Path, help="SciFact, for the synthetic corpus")
     parser.add_argument("--synthetic-chunks", type=int, default=10_000)
-    parser.add_argument("--skip-synthetic", action="store_true")
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        pdfs = sorted((DATA / "pdfs").glob("*.pdf"))
-        runs = [
-            run("R manuals (3 PDFs)", pdfs, Path(tmp) / f"pdfs-{i}") for i in range(args.repeat)
-        ]
+        pdfs = sorted(args.pdfs.glob("*.pdf"))
+        if not pdfs:
+            raise SystemExit(f"no PDFs in {args.pdfs}")
+        label = f"PDFs ({len(pdfs)})"
+        runs = [run(label, pdfs, Path(tmp) / f"pdfs-{i}") for i in range(args.repeat)]
         rows.append(best_of(runs))
-        if not args.skip_synthetic:
-            files = synthetic_corpus(Path(tmp) / "synthetic", args.synthetic_chunks)
+        if args.scifact:
+            root = scifact.folder(args.scifact)
+            files = synthetic_corpus(root, Path(tmp) / "synthetic", args.synthetic_chunks)
             name = f"synthetic (~{args.synthetic_chunks} chunks)"
             runs = [run(name, files, Path(tmp) / f"synth-{i}") for i in range(args.repeat)]
             rows.append(best_of(runs))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"machine: {platform.machine()}, {platform.system()}, "
-        f"{__import__('os').cpu_count()} cores, Python {platform.python_version()}\n"
+        f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
     )
     cols = [
         "corpus",

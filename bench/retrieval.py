@@ -1,6 +1,6 @@
 """Retrieval benchmark on BEIR SciFact: nDCG@10, Recall@100 and latency per pipeline.
 
-    python bench/retrieval.py [--split test|train] [--limit N]
+    python -m bench.retrieval --scifact DIR [--split test|train] [--limit N]
 
 The corpus is ingested once through Docent's own pipeline (one Markdown document per abstract,
 title as heading) into bench/out/scifact (reused by later runs). Documents are ranked by their
@@ -10,34 +10,31 @@ best chunk. Prints a Markdown table for bench/README.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench import scifact
+from ingest.pipeline import Source, ingest_sources
+from rag.config import Settings
+from rag.passage import Passage
+from rag.rerank import MaxSimReranker, NoReranker, Reranker
+from rag.retrieve import SearchOptions, retrieve
+from rag.system import Docent
 
-import rag  # noqa: E402,F401
-from bench import scifact  # noqa: E402
-from ingest.pipeline import Source, ingest_sources  # noqa: E402
-from rag.config import Settings  # noqa: E402
-from rag.rerank import MaxSimReranker, NoReranker, Reranker  # noqa: E402
-from rag.retrieve import Passage, Retriever, SearchOptions  # noqa: E402
-from rag.runtime import open_library  # noqa: E402
-
-OUT = ROOT / "bench" / "out" / "scifact"
+OUT = Path(__file__).resolve().parent / "out" / "scifact"
 COLLECTION = "scifact"
 
 
-def build() -> Retriever:
-    """Ingest the corpus (first run only) and return a retriever over it."""
-    settings = Settings(data_dir=OUT, collection=COLLECTION, _env_file=None)
-    library, embedder = open_library(settings)
-    have = {d.name for d in library.documents(COLLECTION)}
-    rows = [r for r in scifact.corpus() if f"{r['_id']}.md" not in have]
+def build(root: Path) -> Docent:
+    """Ingest the corpus (first run only) into bench/out/scifact; Docent over it."""
+    docent = Docent(Settings(data_dir=OUT, collection=COLLECTION, _env_file=None))
+    collection = docent.collection()
+    have = {d.name for d in collection.documents()}
+    rows = [r for r in scifact.corpus(root) if f"{r['_id']}.md" not in have]
     if rows:
         from tqdm import tqdm
 
@@ -48,11 +45,11 @@ def build() -> Retriever:
                 Source.from_bytes(f"{r['_id']}.md", f"# {r['title']}\n\n{r['text']}\n".encode())
                 for r in part
             ]
-            ingest_sources(sources, COLLECTION, library, embedder, settings)
+            ingest_sources(sources, collection, docent.embedder, docent.settings)
             bar.update(len(part))
         bar.close()
-    library.lexical(COLLECTION)
-    return Retriever(library, embedder)
+    collection.lexical()
+    return docent
 
 
 def doc_ranking(passages: list[Passage]) -> list[str]:
@@ -92,58 +89,60 @@ def evaluate(
     }
 
 
-def pipelines(retriever: Retriever) -> dict[str, Pipeline]:
+def pipelines(docent: Docent) -> dict[str, Pipeline]:
     """The configurations compared."""
-    docs = retriever.library.docs
+    collection = docent.collection()
 
     def search(reranker: Reranker | None = None, **kw: object) -> Pipeline:
         options = SearchOptions(**kw)  # type: ignore[arg-type]
 
         def run(query: str, timings: dict[str, float]) -> list[Passage]:
             start = time.perf_counter()
-            vector = retriever.embed_query(query)
+            vector = docent.embedder.encode([query])[0]
             timings["embed"] = time.perf_counter() - start
-            found = retriever.search(query, COLLECTION, options, timings, vector)
+            found = retrieve(collection, query, vector, options, timings)
             if reranker is None:
                 return found
             start = time.perf_counter()
-            found = reranker.rerank(query, vector, found, COLLECTION, options.rrf_k)
+            found = reranker.rerank(query, vector, found)
             timings["rerank"] = time.perf_counter() - start
             return found
 
         return run
 
-    maxsim, none = MaxSimReranker(docs), NoReranker(docs)
+    none = NoReranker()
     return {
         "BM25": search(candidates=200, hybrid=True, dense=False),
         "dense": search(candidates=200, hybrid=False),
         "RRF(BM25, dense) k=60, 200 cand.": search(candidates=200, rrf_k=60),
         "RRF k=20, 100 cand. (default)": search(none, candidates=100, rrf_k=20),
         "RRF k=20, 30 cand.": search(none, candidates=30, rrf_k=20),
-        "dense + maxsim, 100 cand.": search(maxsim, candidates=100, hybrid=False),
-        "RRF k=60 + maxsim, 100 cand.": search(maxsim, candidates=100, rrf_k=60),
-        "RRF k=20 + maxsim, 100 cand.": search(maxsim, candidates=100, rrf_k=20),
+        "dense + maxsim, 100 cand.": search(MaxSimReranker(20), candidates=100, hybrid=False),
+        "RRF k=60 + maxsim, 100 cand.": search(MaxSimReranker(60), candidates=100, rrf_k=60),
+        "RRF k=20 + maxsim, 100 cand.": search(MaxSimReranker(20), candidates=100, rrf_k=20),
     }
 
 
 def main() -> None:
     """Build, evaluate, print the table."""
-    parser = argparse.ArgumentParser()
+    parser = argparse.ArgumentParser(prog="python -m bench.retrieval")
+    parser.add_argument("--scifact", type=Path, help=scifact.HOW)
     parser.add_argument("--split", default="test", choices=["test", "train"])
     parser.add_argument("--limit", type=int, default=0, help="only the first N judged queries")
     args = parser.parse_args()
-    retriever = build()
-    queries, qrels = scifact.queries(), scifact.qrels(args.split)
+    root = scifact.folder(args.scifact)
+    docent = build(root)
+    queries, qrels = scifact.queries(root), scifact.qrels(root, args.split)
     if args.limit:
         qrels = dict(list(qrels.items())[: args.limit])
-    retriever.search("warm up", COLLECTION, SearchOptions())
+    docent.search("warm up")
     print(
         f"SciFact {args.split}: {len(qrels)} queries; machine: {platform.machine()}, "
-        f"{__import__('os').cpu_count()} cores\n"
+        f"{os.cpu_count()} cores\n"
     )
     print("| pipeline | nDCG@10 | Recall@100 | p50 ms | p95 ms | median ms per stage |")
     print("|---|---|---|---|---|---|")
-    for name, run in pipelines(retriever).items():
+    for name, run in pipelines(docent).items():
         r = evaluate(name, run, queries, qrels)
         stages = ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items())  # type: ignore[union-attr]
         print(

@@ -4,25 +4,37 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "scifact"
+HOW = (
+    "BEIR SciFact (corpus.jsonl, queries.jsonl, qrels/test.tsv, qrels/train.tsv; licence "
+    "CC BY-NC 2.0): pass its folder with --scifact DIR"
+)
 
 
-def corpus() -> list[dict[str, str]]:
+def folder(path: Path | None) -> Path:
+    """The SciFact folder, or exit with a message that says what is missing and how to fix it."""
+    if path is None or not (path / "corpus.jsonl").is_file():
+        where = f"not found in {path}" if path else "no folder given"
+        sys.exit(f"SciFact {where}. {HOW}")
+    return path
+
+
+def corpus(root: Path) -> list[dict[str, str]]:
     """The 5,183 abstracts: ``_id``, ``title``, ``text``."""
-    return [json.loads(line) for line in (DATA / "corpus.jsonl").open()]
+    return [json.loads(line) for line in (root / "corpus.jsonl").open()]
 
 
-def queries() -> dict[str, str]:
+def queries(root: Path) -> dict[str, str]:
     """Query id -> claim text."""
-    return {q["_id"]: q["text"] for q in map(json.loads, (DATA / "queries.jsonl").open())}
+    return {q["_id"]: q["text"] for q in map(json.loads, (root / "queries.jsonl").open())}
 
 
-def qrels(split: str = "test") -> dict[str, dict[str, int]]:
+def qrels(root: Path, split: str = "test") -> dict[str, dict[str, int]]:
     """Query id -> {doc id: relevance}."""
     out: dict[str, dict[str, int]] = {}
-    lines = (DATA / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]
+    lines = (root / "qrels" / f"{split}.tsv").read_text().splitlines()[1:]
     for line in lines:
         qid, did, score = line.strip().split("\t")
         out.setdefault(qid, {})[did] = int(score)

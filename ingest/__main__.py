@@ -7,14 +7,12 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-import rag  # noqa: F401 - offline environment first
 from ingest.pipeline import Progress, Source, find_files, ingest_sources
+from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.docstore import DocumentRecord
-from rag.embeddings import Embedder
 from rag.errors import USER_ERRORS, report
-from rag.library import Library
-from rag.runtime import open_library
+from rag.system import Docent
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,34 +39,30 @@ def main(argv: list[str] | None = None) -> int:
         k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v
     }
     try:
-        settings = Settings(**overrides) if overrides else get_settings()
-        library, embedder = open_library(settings)
-        collection = settings.collection
-        if args.list:
-            return _list(library.documents(collection))
-        if args.delete:
-            return _delete(library, collection, args.delete)
+        docent = Docent(Settings(**overrides) if overrides else get_settings())
+        name = docent.settings.collection
         if args.reindex:
             from rag.reindex import reindex
 
-            n = reindex(library, collection, embedder)
-            print(f"re-indexed {n} chunks of {collection!r} with {embedder.fingerprint.describe()}")
+            n = reindex(docent.library, name, docent.embedder)
+            print(
+                f"re-indexed {n} chunks of {name!r} with {docent.embedder.fingerprint.describe()}"
+            )
             return 0
+        collection = docent.collection()
+        if args.list:
+            return _list(collection.documents())
+        if args.delete:
+            return _delete(collection, args.delete)
         if not args.paths:
             print("nothing to do: give files or folders, --list or --delete", file=sys.stderr)
             return 2
-        return _ingest(args.paths, collection, library, embedder, settings)
+        return _ingest(args.paths, collection, docent)
     except USER_ERRORS as exc:
         return report(exc)
 
 
-def _ingest(
-    paths: list[Path],
-    collection: str,
-    library: Library,
-    embedder: Embedder,
-    settings: Settings,
-) -> int:
+def _ingest(paths: list[Path], collection: Collection, docent: Docent) -> int:
     from tqdm import tqdm
 
     files, results = find_files(paths)
@@ -82,7 +76,7 @@ def _ingest(
         if p.stage == "done":
             bar.update(1)
 
-    results += ingest_sources(sources, collection, library, embedder, settings, progress)
+    results += ingest_sources(sources, collection, docent.embedder, docent.settings, progress)
     bar.close()
     for r in results:
         detail = (
@@ -93,7 +87,8 @@ def _ingest(
         print(f"{r.status:>15}  {r.name}  ({detail})")
     failed = sum(r.status == "failed" for r in results)
     ok = len(results) - failed
-    print(f"{ok} ok, {failed} failed; collection {collection!r} in {settings.data_dir}")
+    where = docent.settings.data_dir
+    print(f"{ok} ok, {failed} failed; collection {collection.name!r} in {where}")
     return 1 if failed else 0
 
 
@@ -106,13 +101,15 @@ def _list(docs: list[DocumentRecord]) -> int:
     return 0
 
 
-def _delete(library: Library, collection: str, name: str) -> int:
-    matches = [d for d in library.documents(collection) if d.name == name]
+def _delete(collection: Collection, name: str) -> int:
+    matches = [d for d in collection.documents() if d.name == name]
     if not matches:
-        print(f"error: no document named {name!r} in collection {collection!r}", file=sys.stderr)
+        print(
+            f"error: no document named {name!r} in collection {collection.name!r}", file=sys.stderr
+        )
         return 1
     for d in matches:
-        library.delete_document(collection, d.doc_id)
+        collection.delete_document(d.doc_id)
     print(f"deleted {name}")
     return 0
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.document import LoadedDocument
-from rag.embeddings import passage_text
+from rag.chunks import ChunkMeta, heading_prefix
+from rag.sentences import sentence_spans
 from rag.tokens import count_tokens
 
 SEPARATORS = ["\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " ", ""]
@@ -29,9 +30,23 @@ class Chunk:
     char_start: int = 0  # offsets into the document's text (blocks joined by blank lines)
     char_end: int = 0
 
+    def meta(self, source: str, doc_id: str, kind: str) -> ChunkMeta:
+        """The chunk's stored metadata, sentence spans included."""
+        return ChunkMeta(
+            source=source,
+            doc_id=doc_id,
+            index=self.index,
+            page=self.page,
+            headings=tuple(self.headings),
+            char_start=self.char_start,
+            char_end=self.char_end,
+            kind=kind,
+            sentence_spans=tuple(sentence_spans(self.text)),
+        )
+
     def embed_text(self) -> str:
         """What gets embedded: the heading path gives a short passage its context."""
-        return passage_text(self.text, self.headings)
+        return heading_prefix(self.headings) + self.text
 
 
 def chunk_document(
@@ -55,7 +70,7 @@ def chunk_document(
     chunks: list[Chunk] = []
     offset = 0
     for block in doc.blocks:
-        prefix = passage_text("", block.headings)
+        prefix = heading_prefix(block.headings)
 
         def fits(text: str, prefix: str = prefix) -> int:
             return model_tokens(prefix + text)

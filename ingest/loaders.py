@@ -139,27 +139,31 @@ def _check_zip(name: str, data: bytes) -> None:
 
 
 # -- Markdown, text, HTML, CSV -----------------------------------------------------------------
-_MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-
-
 def _load_markdown(name: str, data: bytes) -> LoadedDocument:
+    """Blocks between headings (ATX ``#`` and setext ``===``; never inside code), by
+    markdown-it's parse of the text: each block keeps its source lines as written."""
+    from markdown_it import MarkdownIt
+
+    text = decode_text(name, data)
+    lines = text.split("\n")
+    tokens = MarkdownIt("commonmark").parse(text)
     blocks: list[Block] = []
     path: list[str] = []
-    lines: list[str] = []
-    fenced = False
-    for line in decode_text(name, data).split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            fenced = not fenced
-        match = None if fenced else _MD_HEADING.match(line)
-        if match:
-            if "".join(lines).strip():
-                blocks.append(Block("\n".join(lines).strip("\n"), None, list(path)))
-            lines = []
-            path = path[: len(match.group(1)) - 1] + [match.group(2)]
-        else:
-            lines.append(line)
-    if "".join(lines).strip():
-        blocks.append(Block("\n".join(lines).strip("\n"), None, list(path)))
+    start = 0
+
+    def flush(end: int) -> None:
+        body = "\n".join(lines[start:end]).strip("\n")
+        if body.strip():
+            blocks.append(Block(body, None, list(path)))
+
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open" or token.map is None:
+            continue
+        flush(token.map[0])
+        level = int(token.tag[1])
+        path = path[: level - 1] + [tokens[i + 1].content.strip()]
+        start = token.map[1]
+    flush(len(lines))
     return LoadedDocument(name, "markdown", 0, blocks)
 
 

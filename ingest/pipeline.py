@@ -18,11 +18,11 @@ import numpy as np
 from ingest.chunking import Chunk, chunk_document
 from ingest.errors import IngestError
 from ingest.loaders import SUPPORTED, LoadedDocument, load_bytes
+from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
+from rag.collection import Collection
 from rag.config import Settings
-from rag.docstore import ChunkRecord, DocumentRecord
+from rag.docstore import DocumentRecord
 from rag.embeddings import Embedder
-from rag.library import Library
-from rag.sentences import sentence_spans
 
 Status = Literal["indexed", "already indexed", "replaced", "failed"]
 
@@ -104,8 +104,7 @@ def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
 
 def ingest_sources(
     sources: list[Source],
-    collection: str,
-    library: Library,
+    collection: Collection,
     embedder: Embedder,
     settings: Settings,
     progress: ProgressCallback | None = None,
@@ -120,11 +119,9 @@ def ingest_sources(
     results: dict[int, FileResult] = {}
     group = _Group()
     seen: set[str] = set()
-    with library.writing():
-        library.index(collection)  # fail early on a model mismatch
-        loader = _Loader(
-            sources, {d.doc_id for d in library.documents(collection)}, embedder, settings
-        )
+    with collection.writing():
+        collection.check_vectors()  # a model mismatch fails before any file is read
+        loader = _Loader(sources, {d.doc_id for d in collection.documents()}, embedder, settings)
         for i, prepared in enumerate(loader):
             name = prepared.source.name
             report(Progress(i, len(sources), name, "reading"))
@@ -134,15 +131,15 @@ def ingest_sources(
                 report(Progress(i, len(sources), name, "done"))
                 continue
             if name in group.names():  # two versions of one name: the later one wins, in order
-                results |= group.flush(collection, library, embedder, report, len(sources))
+                results |= group.flush(collection, embedder, report, len(sources))
             group.add(i, prepared)
             # Embed now if the group is full, or if waiting for the next file would idle the model.
             if group.size() >= GROUP_CHUNKS or (
                 group.size() >= GROUP_CHUNKS // 4 and not loader.next_ready()
             ):
-                results |= group.flush(collection, library, embedder, report, len(sources))
-        results |= group.flush(collection, library, embedder, report, len(sources))
-        library.lexical(collection)  # bring BM25 up to date now, not at the first question
+                results |= group.flush(collection, embedder, report, len(sources))
+        results |= group.flush(collection, embedder, report, len(sources))
+        collection.lexical()  # bring BM25 up to date now, not at the first question
     return [results[i] for i in range(len(sources))]
 
 
@@ -175,19 +172,18 @@ class _Group:
         return sum(len(p.chunks or []) for _, p in self.items)
 
     def flush(
-        self,
-        collection: str,
-        library: Library,
-        embedder: Embedder,
-        report: ProgressCallback,
-        total: int,
+        self, collection: Collection, embedder: Embedder, report: ProgressCallback, total: int
     ) -> dict[int, FileResult]:
         if not self.items:
             return {}
         items, self.items = self.items, []
-        chunks = [c for _, p in items for c in p.chunks or []]
-        texts = [c.embed_text() for c in chunks]
-        spans = [_spans(c) for c in chunks]
+        metas = [
+            (c, c.meta(p.source.name, p.doc_id, p.doc.kind if p.doc else ""))
+            for _, p in items
+            for c in p.chunks or []
+        ]
+        texts = [m.embed_text(c.text) for c, m in metas]
+        spans = [m.embedded_spans() for _, m in metas]
         last_i, last = items[-1]
 
         def step(done: int) -> None:
@@ -195,10 +191,9 @@ class _Group:
 
         vectors, sentences = _embed_by_length(embedder, texts, spans, step)
         report(Progress(last_i, total, last.source.name, "writing", len(texts), len(texts)))
-        rows = iter(zip(vectors, sentences, strict=True))
-        stored = [(i, p, [_record(p, c, *next(rows)) for c in p.chunks or []]) for i, p in items]
-        replaced = library.add_documents(
-            collection,
+        rows = iter(zip(metas, vectors, sentences, strict=True))
+        stored = [(i, p, [_record(*next(rows)) for _ in p.chunks or []]) for i, p in items]
+        replaced = collection.add_documents(
             [
                 (
                     DocumentRecord(
@@ -301,26 +296,8 @@ def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Sett
     return prepared
 
 
-def _spans(chunk: Chunk) -> list[tuple[int, int]]:
-    """Sentence spans of a chunk, shifted to where its text starts in the embedded text."""
-    shift = len(chunk.embed_text()) - len(chunk.text)
-    return [(s + shift, e + shift) for s, e in sentence_spans(chunk.text)]
-
-
 def _record(
-    prepared: _Prepared, chunk: Chunk, vector: np.ndarray, sentences: np.ndarray
+    chunk_meta: tuple[Chunk, ChunkMeta], vector: np.ndarray, sentences: np.ndarray
 ) -> ChunkRecord:
-    assert prepared.doc is not None
-    meta = {
-        "source": prepared.source.name,
-        "doc_id": prepared.doc_id,
-        "page": chunk.page,
-        "headings": chunk.headings,
-        "chunk_index": chunk.index,
-        "char_start": chunk.char_start,
-        "char_end": chunk.char_end,
-        "kind": prepared.doc.kind,
-        "sentence_spans": sentence_spans(chunk.text),
-    }
-    chunk_id = f"{prepared.doc_id[:32]}-{chunk.index:05d}"
-    return ChunkRecord(chunk_id, prepared.doc_id, chunk.index, chunk.text, meta, vector, sentences)
+    chunk, meta = chunk_meta
+    return ChunkRecord(chunk_id(meta.doc_id, meta.index), chunk.text, meta, vector, sentences)

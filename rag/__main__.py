@@ -5,17 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
-import rag  # noqa: F401 - offline environment first
-from rag.answer import Answerer
+from rag.answer import AnswerResult, SearchResult
 from rag.config import Settings, get_settings
 from rag.errors import USER_ERRORS, report
-from rag.llm import ChatLLM
-from rag.prompt import source_label
-from rag.retrieve import Passage
-from rag.runtime import open_library
+from rag.system import Docent
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,11 +36,16 @@ def read_questions(path: Path) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        if line.startswith("{"):
-            out.append(str(json.loads(line)["question"]))
-        else:
-            out.append(line)
+        out.append(str(json.loads(line)["question"]) if line.startswith("{") else line)
     return out
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings, with ``--collection`` / ``--data-dir`` applied."""
+    overrides = {
+        k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v
+    }
+    return Settings(**overrides) if overrides else get_settings()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,99 +54,56 @@ def main(argv: list[str] | None = None) -> int:
     if bool(args.question) == bool(args.questions):
         print("error: give a question or --questions FILE (not both)", file=sys.stderr)
         return 2
-    overrides = {
-        k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v
-    }
     try:
-        settings = Settings(**overrides) if overrides else get_settings()
-        library, embedder = open_library(settings)
-        wants_llm = args.command == "ask" or settings.reranker == "llm"
-        llm = ChatLLM(settings) if settings.llm_configured and wants_llm else None
-        answerer = Answerer(settings, library, embedder, llm)
+        docent = Docent(settings_from(args))
+        answerer, collection = docent.answerer(), docent.collection()
         questions = read_questions(args.questions) if args.questions else [args.question]
-        batch = args.questions is not None
+        as_json = args.json or args.questions is not None
         for question in questions:
             if args.command == "search":
-                _search(answerer, settings, question, args.k, args.json or batch)
+                _print_search(answerer.search(question, collection, args.k), as_json)
             else:
-                _ask(answerer, settings, question, args.k, args.json or batch)
+                stream = answerer.ask(question, collection, k=args.k)
+                if as_json:
+                    for _ in stream:
+                        pass
+                    print(json.dumps(stream.result.to_dict(), default=str))
+                else:
+                    for delta in stream:
+                        print(delta, end="", flush=True)
+                    _print_answer_notes(stream.result)
         return 0
     except USER_ERRORS as exc:
         return report(exc)
 
 
-def _passage_json(n: int, p: Passage) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return {
-        "number": n,
-        "source": p.source,
-        "page": p.page,
-        "headings": p.headings,
-        "text": p.text,
-        "scores": asdict(p.scores),
-    }
-
-
-def _search(
-    answerer: Answerer, settings: Settings, question: str, k: int | None, as_json: bool
-) -> None:
-    timings: dict[str, float] = {}
-    warnings = list(answerer.warnings)
-    passages, _ = answerer.search(
-        question, settings.collection, k, timings=timings, warnings=warnings
-    )
+def _print_search(result: SearchResult, as_json: bool) -> None:
     if as_json:
-        print(
-            json.dumps(
-                {
-                    "question": question,
-                    "reranker": answerer.reranker.name,
-                    "warnings": warnings,
-                    "results": [_passage_json(n, p) for n, p in enumerate(passages, 1)],
-                    "timings_ms": {k: round(v * 1000, 1) for k, v in timings.items()},
-                }
-            )
-        )
+        print(json.dumps(result.to_dict()))
         return
-    for warning in warnings:
+    for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    for n, p in enumerate(passages, start=1):
+    for n, p in enumerate(result.passages, start=1):
         s = p.scores
         graded = f"  llm {s.llm:.0f}/10" if s.llm is not None else ""
         print(
-            f"[{n}] {source_label(p)}   rerank {_fmt(s.rerank)}  dense {_fmt(s.dense)}  "
+            f"[{n}] {p.label}   rerank {_fmt(s.rerank)}  dense {_fmt(s.dense)}  "
             f"bm25 {_fmt(s.bm25)}  fused #{s.fused_rank}{graded}"
         )
         print("    " + " ".join(p.text.split())[:300] + "\n")
 
 
-def _ask(
-    answerer: Answerer, settings: Settings, question: str, k: int | None, as_json: bool
-) -> None:
-    stream = answerer.ask(question, settings.collection, k=k)
-    if as_json:
-        _drain(stream)
-        print(json.dumps(stream.result.to_dict(), default=str))
-        return
-    for delta in stream:
-        print(delta, end="", flush=True)
-    r = stream.result
+def _print_answer_notes(r: AnswerResult) -> None:
     if r.answer and r.mode == "llm":
         print(f"\n\n({len(r.citations)} citations kept, {r.removed_citations} removed)", end="")
     print("\n\nSources:")
     for n, p in enumerate(r.sources, start=1):
-        print(f"  [{n}] {source_label(p)}")
+        print(f"  [{n}] {p.label}")
     model = f", model {r.model}" if r.model else ""
     print(
         f"\nmode {r.mode}{model}, reranker {r.reranker}"
         + "".join(f"\nwarning: {w}" for w in r.warnings)
     )
-
-
-def _drain(stream: Iterator[str]) -> None:
-    for _ in stream:
-        pass
 
 
 def _fmt(value: float | None) -> str:

@@ -1,4 +1,8 @@
-"""One question in, one structured answer out: condense, retrieve, rerank, prompt, answer, cite."""
+"""One question in, one structured answer out: condense, retrieve, rerank, prompt, answer, cite.
+
+Results carry everything a front end shows (answer, mode, citations, sources with every score,
+reranker, warnings, tokens, cost, timings); warnings travel only in results.
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,16 @@ from typing import Any, Literal
 import numpy as np
 
 from rag.citations import Citation, check_citations
+from rag.collection import Collection
 from rag.condense import condense
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.extractive import extractive_answer
-from rag.library import Library
 from rag.llm import ChatLLM, LLMError
-from rag.llm_rerank import RerankFailed
+from rag.passage import Passage
 from rag.prompt import NOT_COVERED, Turn, build_prompt
-from rag.rerank import Reranker, make_reranker
-from rag.retrieve import Passage, Retriever, SearchOptions
+from rag.rerank import Reranker, RerankError
+from rag.retrieve import SearchOptions, retrieve
 from rag.tokens import count_tokens
 
 Mode = Literal["llm", "extractive", "not-found", "error"]
@@ -27,11 +31,38 @@ NOT_FOUND_TEXT = (
     f"{NOT_COVERED} Nothing in this collection matches the question closely "
     "enough, so Docent did not guess. The closest passages are listed below."
 )
+HISTORY_TURNS = 8  # earlier messages (questions and answers) a follow-up may draw on
+
+
+def _ms(timings: dict[str, float]) -> dict[str, float]:
+    return {k: round(v * 1000, 1) for k, v in timings.items()}
+
+
+@dataclass
+class SearchResult:
+    """The passages found for a query, best first, and how they were found."""
+
+    query: str
+    passages: list[Passage]
+    query_vector: np.ndarray
+    reranker: str
+    warnings: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``search --json`` form."""
+        return {
+            "question": self.query,
+            "reranker": self.reranker,
+            "warnings": self.warnings,
+            "results": [p.to_dict(n) for n, p in enumerate(self.passages, start=1)],
+            "timings_ms": _ms(self.timings),
+        }
 
 
 @dataclass
 class AnswerResult:
-    """Everything about one answer; ``to_dict()`` is the ``--json`` form."""
+    """Everything about one answer; ``to_dict()`` is the ``ask --json`` form."""
 
     question: str
     query: str = ""  # the standalone query actually searched
@@ -51,21 +82,11 @@ class AnswerResult:
     error: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: sources carry ``source``, ``page``, ``headings``, ``text``, ``scores``."""
-        data = asdict(self)
-        data["sources"] = [
-            {
-                "number": n,
-                "source": p.source,
-                "page": p.page,
-                "headings": p.headings,
-                "text": p.text,
-                "chunk_id": p.chunk_id,
-                "scores": asdict(p.scores),
-            }
-            for n, p in enumerate(self.sources, start=1)
-        ]
-        data["timings"] = {k: round(v * 1000, 1) for k, v in self.timings.items()}
+        """JSON-ready; sources and citations have the same form as ``search --json`` results."""
+        data = {k: v for k, v in asdict(self).items() if k not in ("sources", "citations")}
+        data["sources"] = [p.to_dict(n) for n, p in enumerate(self.sources, start=1)]
+        data["citations"] = [c.to_dict() for c in self.citations]
+        data["timings"] = _ms(self.timings)
         data["timings_unit"] = "ms"
         return data
 
@@ -84,112 +105,95 @@ class AnswerStream:
 
 
 class Answerer:
-    """The answering pipeline over one library; shareable between sessions."""
+    """The answering pipeline for one configuration; shareable between sessions and threads."""
 
     def __init__(
         self,
         settings: Settings,
-        library: Library,
         embedder: Embedder,
+        reranker: Reranker,
         llm: ChatLLM | None = None,
-        reranker: Reranker | None = None,
-    ) -> None:
-        self.settings, self.library, self.embedder, self.llm = settings, library, embedder, llm
-        self.retriever = Retriever(library, embedder)
-        self.warnings: list[str] = []
-        if reranker is None:
-            choice = make_reranker(
-                settings.reranker,
-                library.docs,
-                settings.cross_encoder,
-                llm,
-                settings.llm_context_tokens,
-            )
-            reranker = choice.reranker
-            self.warnings += [choice.warning] if choice.warning else []
-        self.reranker = reranker
-
-    def search(
-        self,
-        query: str,
-        collection: str,
-        k: int | None = None,
-        documents: list[str] | None = None,
-        timings: dict[str, float] | None = None,
         warnings: list[str] | None = None,
-    ) -> tuple[list[Passage], np.ndarray]:
-        """Retrieve and rerank: the top ``k`` passages, best first, and the query vector.
-
-        A second pass that fails leaves the fused order and adds why to ``warnings``.
+    ) -> None:
         """
-        timings = timings if timings is not None else {}
-        s = self.settings
+        Args:
+            settings: retrieval and LLM settings (``candidates``, ``top_k``, budgets, ...).
+            embedder: embeds queries (the collection's model).
+            reranker: the second pass that runs.
+            llm: the chat model; ``None`` gives extractive answers.
+            warnings: why the configuration is not the one asked for (copied into results).
+        """
+        self.settings, self.embedder, self.reranker, self.llm = settings, embedder, reranker, llm
+        self.warnings = list(warnings or [])
+
+    def search(self, query: str, collection: Collection, k: int | None = None) -> SearchResult:
+        """The top ``k`` passages for ``query`` (retrieved, then reranked), best first."""
+        result = self._search(query, collection, k)
+        result.warnings[:0] = self.warnings
+        return result
+
+    def _search(self, query: str, collection: Collection, k: int | None) -> SearchResult:
+        result = SearchResult(query, [], np.zeros(0), self.reranker.name)
         start = time.perf_counter()
-        vector = self.retriever.embed_query(query)
-        timings["embed"] = time.perf_counter() - start
-        options = SearchOptions(
-            candidates=s.candidates, hybrid=s.hybrid, rrf_k=s.rrf_k, documents=documents
+        result.query_vector = self.embedder.encode([query])[0]
+        result.timings["embed"] = time.perf_counter() - start
+        found = retrieve(
+            collection,
+            query,
+            result.query_vector,
+            SearchOptions.from_settings(self.settings),
+            result.timings,
         )
-        found = self.retriever.search(query, collection, options, timings, vector)
         start = time.perf_counter()
         try:
-            found = self.reranker.rerank(query, vector, found, collection, s.rrf_k)
-        except RerankFailed as exc:
-            found = exc.passages
-            if warnings is not None:
-                warnings.append(str(exc))
-        timings["rerank"] = time.perf_counter() - start
-        return found[: k or s.top_k], vector
+            found = self.reranker.rerank(query, result.query_vector, found)
+        except RerankError as exc:  # the fused order stands
+            result.warnings.append(str(exc))
+        result.timings["rerank"] = time.perf_counter() - start
+        result.passages = found[: k or self.settings.top_k]
+        return result
 
     def ask(
         self,
         question: str,
-        collection: str,
+        collection: Collection,
         history: list[Turn] | None = None,
         k: int | None = None,
-        documents: list[str] | None = None,
     ) -> AnswerStream:
-        """Answer ``question``; iterate the returned stream to run it."""
-        history = history or []
+        """Answer ``question`` (a follow-up uses ``history``); iterate the stream to run it."""
         result = AnswerResult(
             question,
             reranker=self.reranker.name,
             warnings=list(self.warnings),
             model=self.llm.model if self.llm else None,
         )
-        return AnswerStream(result, self._run(result, collection, history, k, documents))
+        turns = list(history or [])[-HISTORY_TURNS:]
+        return AnswerStream(result, self._run(result, collection, turns, k))
 
     def _run(
-        self,
-        result: AnswerResult,
-        collection: str,
-        history: list[Turn],
-        k: int | None,
-        documents: list[str] | None,
+        self, result: AnswerResult, collection: Collection, history: list[Turn], k: int | None
     ) -> Iterator[str]:
         t0 = time.perf_counter()
-        timings = result.timings
         try:
             result.query = condense(result.question, history, self.llm)
         except LLMError as exc:  # condensing is optional: search with the question as asked
             result.query = result.question
             result.warnings.append(f"could not condense the follow-up: {exc}")
-        timings["condense"] = time.perf_counter() - t0
-        sources, vector = self.search(
-            result.query, collection, k, documents, timings, result.warnings
-        )
-        result.sources = sources
-        best = max((p.scores.rerank or 0.0 for p in sources), default=0.0)
-        if not sources or best < self.reranker.threshold:
+        result.timings["condense"] = time.perf_counter() - t0
+        found = self._search(result.query, collection, k)
+        result.sources = found.passages
+        result.warnings += found.warnings
+        result.timings |= found.timings
+        best = max((p.scores.rerank or 0.0 for p in found.passages), default=0.0)
+        if not found.passages or best < self.reranker.threshold:
             result.mode, result.answer = "not-found", NOT_FOUND_TEXT
-            timings["first_token"] = timings["total"] = time.perf_counter() - t0
+            result.timings["first_token"] = result.timings["total"] = time.perf_counter() - t0
             yield result.answer
             return
         if self.llm is None:
             result.mode = "extractive"
-            result.answer = extractive_answer(vector, sources, self.library.docs, collection)
-            self._finish(result, result.answer)
-            timings["first_token"] = timings["total"] = time.perf_counter() - t0
+            self._finish(result, extractive_answer(found.query_vector, found.passages))
+            result.timings["first_token"] = result.timings["total"] = time.perf_counter() - t0
             yield result.answer
             return
         yield from self._generate(result, history, t0)
@@ -201,10 +205,8 @@ class Answerer:
             result.question, result.sources, history, s.llm_context_tokens, s.llm_answer_tokens
         )
         result.sources = prompt.sources
-        result.dropped_sources, result.dropped_turns = (
-            prompt.budget.dropped_sources,
-            prompt.budget.dropped_turns,
-        )
+        result.dropped_sources = prompt.budget.dropped_sources
+        result.dropped_turns = prompt.budget.dropped_turns
         result.mode = "llm"
         parts: list[str] = []
         stream = self.llm.stream(prompt.messages)
@@ -223,18 +225,15 @@ class Answerer:
             return
         text = "".join(parts)
         b = prompt.budget
-        answer_tokens = stream.usage.completion_tokens or count_tokens(text)
         result.tokens = {
             "system": b.system,
             "sources": b.sources,
             "history": b.history,
             "question": b.question,
             "prompt": stream.usage.prompt_tokens or b.total,
-            "answer": answer_tokens,
+            "answer": stream.usage.completion_tokens or count_tokens(text),
         }
-        stream.usage.prompt_tokens = result.tokens["prompt"]
-        stream.usage.completion_tokens = answer_tokens
-        result.cost_usd = stream.usage.cost_usd(self.llm.model)
+        result.cost_usd = self.llm.cost_usd(result.tokens["prompt"], result.tokens["answer"])
         self._finish(result, text)
         if result.answer.strip().startswith(NOT_COVERED):
             result.mode = "not-found"

@@ -29,6 +29,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    import rag  # noqa: F401
-
     main()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.retrieve import Passage
+from rag.passage import Passage
 
 # [1], [1, 2], [1,2,3] and [1-3]; [n][m] is two markers.
 _MARKER = re.compile(r"\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
@@ -13,14 +13,14 @@ _MARKER = re.compile(r"\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
 
 @dataclass
 class Citation:
-    """A source the answer cites."""
+    """A source the answer cites: its number in the answer and the passage."""
 
     number: int
-    source: str
-    page: int | None
-    headings: list[str]
-    text: str
-    chunk_id: str
+    passage: Passage
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form: the passage's fields under its number."""
+        return self.passage.to_dict(self.number)
 
 
 @dataclass
@@ -58,15 +58,5 @@ def check_citations(answer: str, sources: list[Passage]) -> CheckedAnswer:
 
     text = _MARKER.sub(keep, answer)
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text) if removed else text
-    citations = [
-        Citation(
-            n,
-            sources[n - 1].source,
-            sources[n - 1].page,
-            sources[n - 1].headings,
-            sources[n - 1].text,
-            sources[n - 1].chunk_id,
-        )
-        for n in sorted(cited)
-    ]
+    citations = [Citation(n, sources[n - 1]) for n in sorted(cited)]
     return CheckedAnswer(text, citations, removed)

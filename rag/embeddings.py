@@ -11,13 +11,6 @@ import numpy as np
 
 from rag.config import DEFAULT_EMBEDDING_MODEL
 
-MAX_PREFIX_CHARS = 120
-
-
-def passage_text(text: str, headings: list[str]) -> str:
-    """What gets embedded for a chunk: its heading path (kept short) gives it context."""
-    return f"{' > '.join(headings)[:MAX_PREFIX_CHARS]}\n{text}" if headings else text
-
 
 class EmbeddingModelError(RuntimeError):
     """The configured embedding model cannot be loaded (offline, wrong path, ...)."""

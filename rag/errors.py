@@ -6,9 +6,10 @@ import sys
 
 from pydantic import ValidationError
 
+from rag.database import SchemaTooNewError
 from rag.embeddings import EmbeddingModelError
 from rag.lock import StoreBusyError
-from rag.store import EmbeddingMismatchError, StoreUnavailableError
+from rag.vectors import EmbeddingMismatchError, StoreUnavailableError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ValidationError,
@@ -16,6 +17,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     EmbeddingMismatchError,
     StoreUnavailableError,
     EmbeddingModelError,
+    SchemaTooNewError,
     ValueError,
     OSError,
 )

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rag.docstore import DocStore
-from rag.retrieve import Passage
+from rag.passage import Passage
 from rag.sentences import clean, sentence_spans
 
 MAX_SENTENCES = 4
@@ -22,14 +21,9 @@ EXTRACTIVE_NOTE = (
 )
 
 
-def extractive_answer(
-    query_vector: np.ndarray,
-    sources: list[Passage],
-    docs: DocStore,
-    collection: str,
-) -> str:
+def extractive_answer(query_vector: np.ndarray, sources: list[Passage]) -> str:
     """Markdown: a note saying what this is, then quoted sentences each cited as ``[n]``."""
-    picked = pick_sentences(query_vector, sources, docs, collection)
+    picked = pick_sentences(query_vector, sources)
     # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as citations.
     lines = [f"> {_escape(sentence)} [{n}]" for n, sentence in picked]
     return EXTRACTIVE_NOTE + "\n\n" + "\n>\n".join(lines)
@@ -39,22 +33,13 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
-def pick_sentences(
-    query_vector: np.ndarray,
-    sources: list[Passage],
-    docs: DocStore,
-    collection: str,
-) -> list[tuple[int, str]]:
+def pick_sentences(query_vector: np.ndarray, sources: list[Passage]) -> list[tuple[int, str]]:
     """``(source number, sentence)`` pairs, in source order then text order."""
-    stored = docs.get_chunks(collection, [p.chunk_id for p in sources])
     q = np.asarray(query_vector, dtype=np.float32)
     scored: list[tuple[float, int, int, str]] = []
     for n, passage in enumerate(sources, start=1):
-        chunk = stored.get(passage.chunk_id)
-        spans = (chunk.meta.get("sentence_spans") if chunk else None) or sentence_spans(
-            passage.text
-        )
-        vectors = chunk.sentence_vectors if chunk is not None else None
+        spans = list(passage.chunk.meta.sentence_spans) or sentence_spans(passage.text)
+        vectors = passage.chunk.sentence_vectors
         if vectors is None or len(vectors) != len(spans):
             # no sentence vectors: rank by the passage's own score, in text order
             sims = np.full(len(spans), passage.scores.rerank or 0.0) - np.arange(len(spans)) * 1e-3

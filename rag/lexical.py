@@ -1,115 +1,94 @@
-"""BM25 (bm25s) over a collection's chunks: built from the durable copy, saved next to it, and
-rebuilt only when the collection changed (never per query)."""
+"""BM25 (bm25s) over a collection's chunks: built from the durable copy, saved on disk, and
+rebuilt only when the collection's generation moved on (never per query).
+"""
 
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import threading
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-import numpy as np
-
-_WORD = re.compile(r"\w+", re.UNICODE)
+WORDS = r"(?u)\w+"  # single letters and digits count: R has c(), t(), and version numbers
 
 
 @lru_cache(maxsize=1)
-def _stemmer():
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
 
 
-@lru_cache(maxsize=1)
-def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+def tokenize(texts: list[str]) -> list[list[str]]:
+    """Lower-cased, stop-word-free, Snowball-stemmed words of each text (bm25s's tokenizer)."""
+    from bm25s.tokenization import Tokenizer
 
-    return frozenset(STOPWORDS_EN)
+    # A fresh tokenizer per call: its vocabulary is state, and queries come from many threads.
+    tokenizer = Tokenizer(splitter=WORDS, stopwords="en", stemmer=_stemmer())
+    words = tokenizer.tokenize(texts, return_as="string", show_progress=False)
+    return [[w for w in doc if w] for doc in words]
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-cased, stop-word-free, Snowball-stemmed words."""
-    words = [w for w in _WORD.findall(text.lower()) if w not in _stopwords()]
-    return list(_stemmer().stemWords(words))
+Corpus = Callable[[], tuple[list[str], list[str]]]  # () -> (chunk ids, texts)
 
 
 class LexicalIndex:
-    """One collection's BM25 index, tagged with the collection generation it was built from."""
+    """One collection's BM25 index, tagged with the generation it was built from."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
         self.generation = -1
-        self.chunk_ids: list[str] = []
-        self._doc_codes = np.zeros(0, dtype=np.int64)  # per chunk: index into _doc_index
-        self._doc_index: dict[str, int] = {}
-        self._bm25 = None
+        # (bm25s model or None when empty, chunk ids by row): swapped as one, read lock-free
+        self._state: tuple[Any, list[str]] = (None, [])
         self._lock = threading.Lock()
 
-    def ensure(
-        self, generation: int, corpus: Callable[[], tuple[list[str], list[str], list[str]]]
-    ) -> None:
-        """Make the index match ``generation``: load it from disk, or rebuild from ``corpus()``.
-
-        Args:
-            generation: the collection's change counter (bumped on every add/delete).
-            corpus: returns ``(chunk_ids, doc_ids, texts)``; called only to rebuild.
-        """
+    def ensure(self, generation: int, corpus: Corpus) -> None:
+        """Match ``generation``: keep, load from disk, or rebuild from ``corpus()``."""
         with self._lock:
             if self.generation == generation:
                 return
             if not self._load(generation):
                 self._build(*corpus(), generation)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk (aligned with :attr:`chunk_ids`)."""
-        if self._bm25 is None or not self.chunk_ids:
-            return np.zeros(len(self.chunk_ids), dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokenize(query)), dtype=np.float32)
+    def search(self, query: str, n: int) -> list[tuple[str, float]]:
+        """Up to ``n`` ``(chunk id, score)`` pairs, best first; none for a query of stop words."""
+        words = tokenize([query])[0]
+        bm25, ids = self._state
+        if bm25 is None or not words or n <= 0:
+            return []
+        found, scores = bm25.retrieve([words], k=min(n, len(ids)), show_progress=False)
+        return [(ids[i], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0]
 
-    def _build(self, ids: list[str], doc_ids: list[str], texts: list[str], generation: int) -> None:
+    def _build(self, ids: list[str], texts: list[str], generation: int) -> None:
         import bm25s
 
         bm25 = None
         if ids:
             bm25 = bm25s.BM25()
-            bm25.index([tokenize(t) for t in texts], show_progress=False)
+            bm25.index(tokenize(texts), show_progress=False)
         tmp = self.folder.with_name(self.folder.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if bm25 is not None:
             bm25.save(str(tmp / "bm25"), show_progress=False)
-        meta = {"generation": generation, "chunk_ids": ids, "doc_ids": doc_ids}
-        (tmp / "meta.json").write_text(json.dumps(meta))
+        (tmp / "meta.json").write_text(json.dumps({"generation": generation, "chunk_ids": ids}))
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)  # readers see the old index or the new one, never half
-        self._set(bm25, ids, doc_ids, generation)
-
-    def _set(self, bm25: object, ids: list[str], doc_ids: list[str], generation: int) -> None:
-        self._bm25, self.chunk_ids, self.generation = bm25, ids, generation
-        names, codes = np.unique(np.array(doc_ids, dtype=str), return_inverse=True)
-        self._doc_index = {str(n): i for i, n in enumerate(names)}
-        self._doc_codes = codes.astype(np.int64)
-
-    def mask(self, allowed: set[str]) -> np.ndarray:
-        """Per chunk: does it belong to one of the ``allowed`` documents? (O(chunks))"""
-        keep = np.zeros(len(self._doc_index), dtype=bool)
-        keep[[self._doc_index[d] for d in allowed if d in self._doc_index]] = True
-        return keep[self._doc_codes] if len(self._doc_codes) else np.zeros(0, dtype=bool)
+        self._state, self.generation = (bm25, ids), generation
 
     def _load(self, generation: int) -> bool:
         import bm25s
 
-        meta_path = self.folder / "meta.json"
         try:
-            meta = json.loads(meta_path.read_text())
+            meta = json.loads((self.folder / "meta.json").read_text())
             if meta["generation"] != generation:
                 return False
             ids = meta["chunk_ids"]
             bm25 = bm25s.BM25.load(str(self.folder / "bm25"), show_progress=False) if ids else None
         except (OSError, ValueError, KeyError):
             return False
-        self._set(bm25, ids, meta["doc_ids"], generation)
+        self._state, self.generation = (bm25, ids), generation
         return True

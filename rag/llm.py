@@ -27,20 +27,10 @@ class LLMError(RuntimeError):
 
 @dataclass
 class Usage:
-    """Tokens the endpoint reported (or we counted, when it reports none)."""
+    """Tokens the endpoint reported (0 when it reports none)."""
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    reported: bool = False
-
-    def cost_usd(self, model: str) -> float | None:
-        """Estimated cost for known OpenAI models, else ``None``."""
-        price = PRICES.get(model) or next(
-            (p for name, p in PRICES.items() if model.startswith(name + "-")), None
-        )
-        if price is None:
-            return None
-        return (self.prompt_tokens * price[0] + self.completion_tokens * price[1]) / 1e6
 
 
 @dataclass
@@ -84,7 +74,7 @@ class ChatLLM:
                     meta = getattr(chunk, "usage_metadata", None)
                     if meta:
                         result.usage = Usage(
-                            meta.get("input_tokens", 0), meta.get("output_tokens", 0), True
+                            meta.get("input_tokens", 0), meta.get("output_tokens", 0)
                         )
                     text = chunk.content if isinstance(chunk.content, str) else ""
                     if text:
@@ -98,6 +88,15 @@ class ChatLLM:
     def complete(self, messages: list[dict[str, str]]) -> str:
         """The whole reply at once (for short internal calls such as query condensing)."""
         return "".join(self.stream(messages))
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        """Estimated cost of a call for models with a known public price, else ``None``."""
+        price = PRICES.get(self.model) or next(
+            (p for name, p in PRICES.items() if self.model.startswith(name + "-")), None
+        )
+        if price is None:
+            return None
+        return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6
 
 
 def explain(exc: Exception, model: str, base_url: str | None) -> str:

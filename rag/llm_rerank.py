@@ -3,7 +3,7 @@
 Used only when an LLM is configured and ``DOCENT_RERANKER=llm``. It costs one extra call per
 question (listwise: all candidates in one prompt), so it suits capable hosted or local models;
 a small model grades poorly. If the call fails or its reply can't be read, the fused order
-stands and the answer says why (:class:`RerankFailed`).
+stands and the answer says why (:class:`~rag.rerank.RerankError`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import re
 
 import numpy as np
 
-from rag.docstore import DocStore
 from rag.llm import ChatLLM, LLMError
+from rag.passage import Passage
 from rag.prompt import format_sources
-from rag.rerank import NoReranker
-from rag.retrieve import Passage
+from rag.rerank import NoReranker, RerankError, score_relevance
 from rag.tokens import count_tokens
 
 GRADER_PROMPT = """You grade search results for a question. For each numbered source in the \
@@ -31,44 +30,32 @@ WINDOW = 20  # candidates the LLM sees; the rest keep their fused order after th
 REPLY_TOKENS = 200
 
 
-class RerankFailed(Exception):
-    """The second pass failed; ``passages`` is the order to use instead, ``str()`` says why."""
-
-    def __init__(self, message: str, passages: list[Passage]) -> None:
-        super().__init__(message)
-        self.passages = passages
-
-
-class LLMReranker(NoReranker):
+class LLMReranker:
     """Grades the top candidates with the configured LLM and sorts them by grade.
 
     The "not in your documents" check still uses the calibrated offline relevance score
     (``scores.rerank``); the grade is kept in ``scores.llm``.
     """
 
-    def __init__(self, docs: DocStore, llm: ChatLLM, context_tokens: int) -> None:
-        super().__init__(docs)
+    threshold = NoReranker.threshold
+
+    def __init__(self, llm: ChatLLM, context_tokens: int) -> None:
         self.llm = llm
         self.context_tokens = context_tokens
         self.name = f"llm ({llm.model})"
 
     def rerank(
-        self,
-        query: str,
-        query_vector: np.ndarray,
-        candidates: list[Passage],
-        collection: str,
-        rrf_k: int,
+        self, query: str, query_vector: np.ndarray, passages: list[Passage]
     ) -> list[Passage]:
-        """Candidates by LLM grade (ties keep the fused order), best first.
+        """Passages by LLM grade (ties keep the fused order), best first.
 
         Raises:
-            RerankFailed: the LLM failed or replied with no usable grades.
+            RerankError: the LLM failed or replied with no usable grades.
         """
-        super().rerank(query, query_vector, candidates, collection, rrf_k)
-        window = self._fit(query, candidates[:WINDOW])
+        score_relevance(query_vector, passages)
+        window = self._fit(query, passages[:WINDOW])
         if not window or max(p.scores.rerank or 0.0 for p in window) < self.threshold:
-            return candidates  # nothing to grade, or "not in your documents": save the call
+            return passages  # nothing to grade, or "not in your documents": save the call
         messages = [
             {"role": "system", "content": GRADER_PROMPT},
             {"role": "user", "content": f"{format_sources(window)}\n\nQuestion: {query}"},
@@ -76,12 +63,11 @@ class LLMReranker(NoReranker):
         try:
             grades = parse_grades(self.llm.complete(messages), len(window))
         except (LLMError, ValueError) as exc:
-            why = f"the LLM reranker failed ({exc}); using the fused order"
-            raise RerankFailed(why, candidates) from exc
+            raise RerankError(f"the LLM reranker failed ({exc}); using the fused order") from exc
         for passage, grade in zip(window, grades, strict=True):
             passage.scores.llm = grade
         graded = sorted(range(len(window)), key=lambda i: -grades[i])  # stable: ties keep order
-        return [window[i] for i in graded] + candidates[len(window) :]
+        return [window[i] for i in graded] + passages[len(window) :]
 
     def _fit(self, query: str, passages: list[Passage]) -> list[Passage]:
         """As many of the top passages as fit the context with the rules and the reply."""

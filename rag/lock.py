@@ -1,11 +1,17 @@
-"""One writer per data dir: an advisory file lock, released by the OS if the writer dies."""
+"""One writer per data dir: an OS file lock (``filelock``), released by the OS if the writer dies.
+
+The lock is per thread as well as per process: another session of the same app (another
+thread) is told the store is busy at once instead of waiting, and the thread holding the lock
+may take it again (a re-index writes through the same calls as an ingest).
+"""
 
 from __future__ import annotations
 
-import fcntl
 import os
 from pathlib import Path
 from types import TracebackType
+
+from filelock import FileLock, Timeout
 
 
 class StoreBusyError(RuntimeError):
@@ -13,34 +19,40 @@ class StoreBusyError(RuntimeError):
 
 
 class WriterLock:
-    """``with WriterLock(path):`` holds an exclusive, non-blocking ``flock`` on ``path``."""
+    """``with WriterLock(path):`` holds an exclusive lock on ``path`` or raises at once."""
 
     def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._fd: int | None = None
+        self._owner = path.with_name(path.name + ".owner")  # who holds it, for the message
+        self._lock = FileLock(path, timeout=0, thread_local=True)
+
+    @property
+    def held(self) -> bool:
+        """True while this thread holds the lock."""
+        return self._lock.is_locked
 
     def acquire(self) -> None:
-        """Take the lock or raise :class:`StoreBusyError` at once (never hang)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        """Take the lock (again, if this thread has it) or raise :class:`StoreBusyError`."""
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
-            os.close(fd)
+            self._lock.acquire()
+        except Timeout:
             raise StoreBusyError(
-                f"the store in {self.path.parent} is busy: {holder} is writing to it. "
+                f"the store in {self.path.parent} is busy: {self._holder()} is writing to it. "
                 "Wait for it to finish, or use a Chroma server for several writers."
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()}".encode())
-        self._fd = fd
+        self._owner.write_text(f"pid {os.getpid()}")
 
     def release(self) -> None:
-        """Drop the lock (idempotent)."""
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor releases the flock
-            self._fd = None
+        """Give the lock back (once per acquire)."""
+        if self._lock.is_locked:
+            self._lock.release()
+
+    def _holder(self) -> str:
+        try:
+            return self._owner.read_text().strip() or "another process"
+        except OSError:
+            return "another process"
 
     def __enter__(self) -> WriterLock:
         self.acquire()

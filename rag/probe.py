@@ -1,21 +1,19 @@
 """Check a Chroma store from a child process: a store damaged by a crash can segfault its opener.
 
-``python -m rag.probe COLLECTION...`` (settings from the environment) opens the store, queries a
-sample of stored chunks by their own vectors and prints one JSON line per collection.
+``python -m rag.probe FOLDER COLLECTION...`` reads the settings (JSON) on stdin, opens the
+store, queries a sample of each collection's stored chunks by their own vectors and prints one
+JSON line per collection.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-
-import numpy as np
+from pathlib import Path
 
 from rag.config import Settings
-from rag.docstore import DocStore
 
 SAMPLE = 50
 TIMEOUT_S = 300
@@ -39,17 +37,13 @@ class ProbeReport:
         return f"exit {self.returncode}; findable: {shares or '-'} {self.error}".strip()
 
 
-def probe_store(settings: Settings, collections: list[str]) -> ProbeReport:
-    """Run the probe in a child process and parse what it printed."""
-    env = {**os.environ, "DOCENT_DATA_DIR": str(settings.data_dir.resolve())}
-    if settings.chroma_host:
-        env.update(
-            DOCENT_CHROMA_HOST=settings.chroma_host, DOCENT_CHROMA_PORT=str(settings.chroma_port)
-        )
+def probe_store(settings: Settings, folder: Path, collections: list[str]) -> ProbeReport:
+    """Run the probe in a child process and read what it printed."""
+    config = settings.model_dump_json(exclude={"llm_api_key"})
     try:
         proc = subprocess.run(
-            [sys.executable, "-m", "rag.probe", *collections],
-            env=env,
+            [sys.executable, "-m", "rag.probe", str(folder), *collections],
+            input=config,
             capture_output=True,
             text=True,
             timeout=TIMEOUT_S,
@@ -70,31 +64,28 @@ def probe_store(settings: Settings, collections: list[str]) -> ProbeReport:
     return report
 
 
-def _main(collections: list[str]) -> None:
-    from rag.store import open_client
+def _main(folder: Path, collections: list[str]) -> None:
+    from rag.database import open_database
+    from rag.docstore import DocStore
+    from rag.embeddings import Fingerprint
+    from rag.vectors import VectorStore
 
-    settings = Settings()
-    docs = DocStore(settings.data_dir / "docent.sqlite")
-    client = open_client(settings)
-    existing = {c.name for c in client.list_collections()}
+    settings = Settings.model_validate_json(sys.stdin.read())
+    store = DocStore(open_database(settings))
+    vectors = VectorStore(settings, folder)
+    existing = vectors.names()
     for name in collections:
-        sample = docs.sample_chunks(name, SAMPLE)
+        rows = store.rows(name)
+        sample = rows.sample(SAMPLE)
+        fingerprint = rows.fingerprint() or Fingerprint("unknown", 0, True)
         if not sample:
             share = 1.0
         elif name not in existing:
             share = 0.0
         else:
-            col = client.get_collection(name)
-            res = col.query(
-                query_embeddings=np.stack([c.vector for c in sample]), n_results=5, include=[]
-            )
-            share = sum(c.chunk_id in got for c, got in zip(sample, res["ids"], strict=True)) / len(
-                sample
-            )
+            share = vectors.index(name, fingerprint).findable(sample) / len(sample)
         print(json.dumps({"collection": name, "findable": share}), flush=True)
 
 
 if __name__ == "__main__":
-    import rag  # noqa: F401 - sets the offline environment before chromadb is imported
-
-    _main(sys.argv[1:])
+    _main(Path(sys.argv[1]), sys.argv[2:])

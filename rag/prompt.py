@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rag.retrieve import Passage
-from rag.tokens import count_tokens
+from rag.passage import Passage
+from rag.tokens import count_tokens, encoding
 
 SYSTEM_PROMPT = """You are Docent, an assistant that answers questions using only the numbered \
 sources provided in the <sources> block of the user's message.
@@ -51,22 +51,12 @@ class Prompt:
     budget: PromptBudget
 
 
-def source_label(passage: Passage) -> str:
-    """``file, p. N, Section`` for a passage."""
-    parts = [passage.source]
-    if passage.page is not None:
-        parts.append(f"p. {passage.page}")
-    if passage.headings:
-        parts.append(passage.headings[-1])
-    return ", ".join(parts)
-
-
 def format_sources(passages: list[Passage]) -> str:
     """The delimited source block; text that could close the block early is neutralised."""
     blocks = []
     for n, p in enumerate(passages, start=1):
-        text = p.text.replace("</source", "<\\/source").replace("</sources", "<\\/sources")
-        label = source_label(p).replace('"', "'")
+        text = p.text.replace("</source", "<\\/source")  # also covers </sources
+        label = p.label.replace('"', "'")
         blocks.append(f'<source id="{n}" from="{label}">\n{text}\n</source>')
     return "<sources>\n" + "\n".join(blocks) + "\n</sources>"
 
@@ -120,8 +110,6 @@ def build_prompt(
 
 
 def _shortened(passage: Passage, tokens: int) -> Passage:
-    from rag.tokens import encoding
-
     enc = encoding()
     ids = enc.encode(passage.text, disallowed_special=())[: max(tokens, 16)]
-    return Passage(passage.chunk_id, enc.decode(ids), passage.meta, passage.scores)
+    return Passage(passage.chunk.with_text(enc.decode(ids)), passage.scores)

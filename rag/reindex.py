@@ -2,50 +2,36 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import replace
 
-from rag.embeddings import Embedder, passage_text
+from rag.embeddings import Embedder
 from rag.library import Library
 
 STEP = 256
 
 
-def reindex(library: Library, collection: str, embedder: Embedder) -> int:
-    """Replace every vector of ``collection`` with ``embedder``'s; returns the chunk count.
+def reindex(library: Library, name: str, embedder: Embedder) -> int:
+    """Replace every vector of collection ``name`` with ``embedder``'s; returns the chunk count.
 
-    The chunk text kept in SQLite is re-embedded (with the heading path, as at ingest), the
-    new vectors and the new fingerprint are committed together, then Chroma's collection is
+    The chunk text kept in the durable store is re-embedded (with its heading prefix, as at
+    ingest); the new vectors and fingerprint are committed together, then Chroma's collection is
     rebuilt from them under the dirty mark, so a crash part-way is finished by recovery.
     """
     with library.writing():
-        docs = library.docs
-        chunks = list(docs.chunks(collection))
-        rows = []
+        old = library.open(name, verify=False)
+        chunks = list(old.rows.chunks())
+        fresh = []
         for start in range(0, len(chunks), STEP):
             part = chunks[start : start + STEP]
-            texts = [passage_text(c.text, c.meta.get("headings") or []) for c in part]
-            shifts = [len(t) - len(c.text) for t, c in zip(texts, part, strict=True)]
-            spans = [
-                [(s + d, e + d) for s, e in c.meta.get("sentence_spans", [])]
-                for c, d in zip(part, shifts, strict=True)
-            ]
-            vectors, sentences = embedder.encode_with_sentences(texts, spans)
-            rows += [
-                (
-                    v.astype(np.float32).tobytes(),
-                    s.astype(np.float16).tobytes(),
-                    collection,
-                    c.chunk_id,
-                )
+            vectors, sentences = embedder.encode_with_sentences(
+                [c.meta.embed_text(c.text) for c in part], [c.meta.embedded_spans() for c in part]
+            )
+            fresh += [
+                replace(c, vector=v, sentence_vectors=s)
                 for c, v, s in zip(part, vectors, sentences, strict=True)
             ]
-        with docs.transaction() as db:
-            db.executemany(
-                "UPDATE chunks SET vector=?, sentences=? WHERE collection=? AND chunk_id=?", rows
-            )
-            docs.set_fingerprint(collection, embedder.fingerprint)
-            docs.bump_generation(collection)
-        with library.chroma_writing():
-            library.reset_index(collection)
-            library.refill(collection)
+        old.rows.replace_vectors(fresh, embedder.fingerprint)
+        with library.store.chroma_writing():
+            library.vectors.drop(name)
+            library.open(name).refill()
         return len(chunks)

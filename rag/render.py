@@ -1,25 +1,56 @@
 """Make untrusted text (model output, document text, file names) safe to show as Markdown.
 
-Streamlit shows raw HTML as text unless ``unsafe_allow_html`` is set (Docent never sets it for
-these), so ``<`` stays as it is (R code is full of ``<-``). Images are turned into plain links:
-a remote image would be fetched by the reader's browser, a tracking or exfiltration channel.
+Nothing a document or a model wrote may make a reader's browser fetch something or run
+something: images become their alt text (a remote image is a tracking or exfiltration channel),
+links are kept only for ``http(s)`` and ``mailto``, raw HTML is shown as text, and strings that
+are not Markdown at all (file names, headings) are escaped completely. Code is left as written.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
-_IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)]*)\)")
-_REF_IMAGE = re.compile(r"!\[([^\]]*)\]\[([^\]]*)\]")
+from rag.markdown import map_prose
+
+SAFE_SCHEMES = ("http://", "https://", "mailto:")
+
+_IMAGE = re.compile(r"!\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
+_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+_REF_DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:\s*<?(\S*?)>?(?=\s|$)", re.M)
 
 
 def safe_markdown(text: str) -> str:
-    """Markdown without images (each becomes a ``[image: alt](url)`` link, not loaded)."""
-    text = _IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}]({m.group(2)})", text)
-    text = _REF_IMAGE.sub(lambda m: f"[image: {m.group(1) or 'untitled'}][{m.group(2)}]", text)
-    return text.replace("![", "!\\[")
+    """Markdown without images, without raw HTML and with only http(s)/mailto links."""
+    return map_prose(text, _sanitise)
+
+
+def _sanitise(prose: str) -> str:
+    prose = prose.replace("<", "&lt;")  # raw HTML and <scheme:...> autolinks become text
+    prose = _IMAGE.sub(lambda m: f"\\[image: {plain(m.group(1)) or 'untitled'}\\]", prose)
+    prose = _LINK.sub(_link, prose)
+    return _REF_DEFINITION.sub(_definition, prose)
+
+
+def _link(match: re.Match[str]) -> str:
+    text, url = match.group(1), match.group(2)
+    return match.group(0) if _safe(url) else f"{text} (link removed)"
+
+
+def _definition(match: re.Match[str]) -> str:
+    return match.group(0) if _safe(match.group(3)) else match.group(0).replace("[", "\\[", 1)
+
+
+def _safe(url: str) -> bool:
+    return url.lower().startswith(SAFE_SCHEMES)
 
 
 def plain(text: str) -> str:
-    """Text shown literally inside Markdown (file names, headings): every special escaped."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~])", r"\\\1", text)
+    """Text shown literally inside Markdown (file names, headings): every special escaped,
+    control and format characters (NUL, bidi overrides, zero-width) made visible as ``\u241a``."""
+    text = "".join("\u241a" if _invisible(ch) else ch for ch in text)
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:&])", r"\\\1", text)
+
+
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") and ch not in "\t"

@@ -1,32 +1,50 @@
-"""A chat as a Markdown file: questions, answers and, under each answer, its numbered sources."""
+"""A chat as a Markdown file: questions, answers and, under each answer, its numbered sources.
+
+The file is made safe for any Markdown viewer: questions and answers pass through
+:func:`~rag.render.safe_markdown` (no images, no raw HTML, only http(s)/mailto links) and
+everything taken from documents (file names, headings, quoted text) is escaped as plain text.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from rag.prompt import source_label
+from rag.render import plain, safe_markdown
 
 
-def chat_markdown(messages: list[dict[str, Any]], now: datetime | None = None) -> str:
-    """Render ``[{"role", "content", "result"}]`` (``result``: an ``AnswerResult`` or None)."""
+def chat_markdown(
+    messages: list[dict[str, Any]], title: str = "Docent chat", now: datetime | None = None
+) -> str:
+    """Render saved messages: ``{"role", "content", "answer"}`` (``answer``: the answer's
+    ``to_dict()`` form, or None for questions)."""
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
-    lines = [f"# Docent chat — {stamp}", ""]
+    lines = [f"# {plain(title)} — {stamp}", ""]
     for message in messages:
         if message["role"] == "user":
-            lines += [f"## Q: {message['content']}", ""]
+            lines += [f"## Q: {safe_markdown(' '.join(message['content'].split()))}", ""]
             continue
-        result = message.get("result")
-        lines += [message["content"], ""]
-        if result is None:
+        lines += [safe_markdown(message["content"]), ""]
+        answer = message.get("answer")
+        if not answer:
             continue
-        if result.sources:
-            lines.append("**Sources**")
+        if answer.get("sources"):
+            lines += ["**Sources**", ""]
+            for source in answer["sources"]:
+                quote = " ".join(source["text"].split())[:500]
+                label = plain(source_label(source))
+                lines.append(f"{source['number']}. {label} — “{plain(quote)}”")
             lines.append("")
-            for n, passage in enumerate(result.sources, start=1):
-                quote = " ".join(passage.text.split())
-                lines.append(f"{n}. {source_label(passage)} — “{quote[:500]}”")
-            lines.append("")
-        model = f", model {result.model}" if result.model else ""
-        lines += [f"*mode {result.mode}{model}, reranker {result.reranker}*", ""]
+        model = f", model {plain(answer['model'])}" if answer.get("model") else ""
+        lines += [f"*mode {answer['mode']}{model}, reranker {plain(answer['reranker'])}*", ""]
     return "\n".join(lines)
+
+
+def source_label(source: dict[str, Any]) -> str:
+    """``file, p. N, Section`` for a source in its JSON form (as ``Passage.label``)."""
+    parts = [str(source["source"])]
+    if source.get("page") is not None:
+        parts.append(f"p. {source['page']}")
+    if source.get("headings"):
+        parts.append(str(source["headings"][-1]))
+    return ", ".join(parts)

@@ -10,16 +10,14 @@ from pathlib import Path
 
 import pytest
 
-import rag  # noqa: F401 - offline environment before anything else
+from rag.collection import Collection
 from rag.config import Settings
 from rag.embeddings import Embedder, get_embedder
-from rag.library import Library
-from rag.runtime import open_library
+from rag.system import Docent
 from tests.servers import free_port, serve
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
-PDFS = SHARED_DATA / "pdfs"
+PDFS = REPO / "tests" / "data"  # real R manuals (GPL), kept in the repo
 
 
 @pytest.fixture(autouse=True)
@@ -89,22 +87,58 @@ def store_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def library(store_settings: Settings, embedder: Embedder) -> Iterator[Library]:
-    """A library on both kinds of Chroma."""
-    lib, _ = open_library(store_settings)
-    yield lib
-    lib.close()
+def docent(store_settings: Settings, embedder: Embedder) -> Iterator[Docent]:
+    """Docent on both kinds of Chroma (embedded and a server)."""
+    app = Docent(store_settings)
+    yield app
+    app.close()
 
 
 @pytest.fixture
-def facts_library(settings: Settings, embedder: Embedder) -> Iterator[Library]:
-    """An embedded library holding the three-page FACTS PDF (one fact per page)."""
-    from ingest.pipeline import Source, ingest_sources
+def local(settings: Settings, embedder: Embedder) -> Iterator[Docent]:
+    """Docent on an embedded store in a fresh folder."""
+    app = Docent(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def facts(local: Docent) -> Docent:
+    """Embedded Docent whose collection holds the three-page FACTS PDF (one fact per page)."""
     from tests.helpers import FACTS, make_pdf
 
-    lib, _ = open_library(settings)
-    source = Source.from_bytes("facts.pdf", make_pdf(FACTS))
-    [result] = ingest_sources([source], settings.collection, lib, embedder, settings)
-    assert result.status == "indexed", result
-    yield lib
-    lib.close()
+    assert ingest(local, ("facts.pdf", make_pdf(FACTS))) == ["indexed"]
+    return local
+
+
+def ingest(
+    app: Docent, *files: tuple[str, bytes], collection: Collection | None = None
+) -> list[str]:
+    """Ingest ``(name, bytes)`` files through the real pipeline; their statuses."""
+    from ingest.pipeline import Source, ingest_sources
+
+    sources = [Source.from_bytes(name, data) for name, data in files]
+    target = collection or app.collection()
+    return [r.status for r in ingest_sources(sources, target, app.embedder, app.settings)]
+
+
+def chroma_finds(app: Docent, name: str | None = None) -> tuple[int, int]:
+    """``(found, stored)``: stored chunks that chromadb itself returns first for their own vector.
+
+    Asks chromadb directly (not Docent's ``findable``, which recovery trusts), so a test using
+    this can catch a vector index that lost what the durable store says it holds.
+    """
+    import numpy as np
+
+    collection = app.collection(name)
+    chunks = list(collection.rows.chunks())
+    if not chunks:
+        return 0, 0
+    raw = app.library.vectors.client.get_collection(collection.name)
+    found = 0
+    for start in range(0, len(chunks), 500):  # a server refuses very large payloads
+        part = chunks[start : start + 500]
+        vectors = np.stack([c.vector for c in part])
+        res = raw.query(query_embeddings=vectors, n_results=1, include=[])
+        found += sum(got[:1] == [c.chunk_id] for c, got in zip(part, res["ids"], strict=True))
+    return found, len(chunks)

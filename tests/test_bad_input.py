@@ -13,9 +13,8 @@ from ingest.errors import IngestError
 from ingest.loaders import load_bytes
 from ingest.pipeline import Source, ingest_sources
 from rag.config import Settings
-from rag.embeddings import Embedder
-from rag.library import Library
-from rag.runtime import open_library
+from rag.system import Docent
+from tests.conftest import chroma_finds, ingest
 from tests.helpers import FACTS, make_pdf
 
 
@@ -104,34 +103,27 @@ def test_loader_rejects_with_named_reason(
     assert repr(name) in str(err.value) or name in str(err.value)
 
 
-def test_oversize_file_is_refused_before_reading(settings: Settings, embedder: Embedder) -> None:
-    small = settings.model_copy(update={"max_file_mb": 0.001})
-    library, _ = open_library(small)
+def test_oversize_file_is_refused_before_reading(settings: Settings, embedder: object) -> None:
+    small = Docent(settings.model_copy(update={"max_file_mb": 0.001}))
     source = Source("big.txt", lambda: pytest.fail("an oversize file must not be read"), 5000)
-    [result] = ingest_sources([source], "test", library, embedder, small)
+    [result] = ingest_sources([source], small.collection(), small.embedder, small.settings)
     assert result.status == "failed" and "over the limit" in result.reason
+    small.close()
 
 
-def test_bad_files_among_good_ones_lose_nothing(library: Library, embedder: Embedder) -> None:
-    settings = library.settings
-    collection = settings.collection
-    good = Source.from_bytes("facts.pdf", make_pdf(FACTS))
-    assert ingest_sources([good], collection, library, embedder, settings)[0].status == "indexed"
-    before = {c.chunk_id for c in library.docs.chunks(collection)}
+def test_bad_files_among_good_ones_lose_nothing(docent: Docent) -> None:
+    assert ingest(docent, ("facts.pdf", make_pdf(FACTS))) == ["indexed"]
+    collection = docent.collection()
+    before = {c.chunk_id for c in collection.rows.chunks()}
 
     bad = [Source.from_bytes(name, make()) for name, make, _ in CASES]
     later = Source.from_bytes("notes.md", b"# Owls\nBarn owls hunt by sound alone.\n")
-    results = ingest_sources([*bad, later], collection, library, embedder, settings)
+    results = ingest_sources([*bad, later], collection, docent.embedder, docent.settings)
 
     assert [r.status for r in results] == ["failed"] * len(bad) + ["indexed"]
     for result, (name, _, reason) in zip(results, CASES, strict=False):
         assert result.name == name and reason.lower() in result.reason.lower()
-    names = {d.name for d in library.documents(collection)}
-    assert names == {"facts.pdf", "notes.md"}
-    index = library.index(collection)
-    assert before <= index.ids()
-    sample = list(library.docs.chunks(collection))
-    found = index.findable(
-        [c.chunk_id for c in sample], __import__("numpy").stack([c.vector for c in sample])
-    )
-    assert found == len(sample)
+    assert {d.name for d in collection.documents()} == {"facts.pdf", "notes.md"}
+    assert before <= {c.chunk_id for c in collection.rows.chunks()}
+    found, stored = chroma_finds(docent)
+    assert found == stored == len(before) + 1

@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import Answerer
-from rag.embeddings import Embedder
-from rag.library import Library
-from rag.llm import ChatLLM
+from rag.system import Docent
 from tests.servers import free_port, serve
 
 
@@ -51,11 +48,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}/v1"
 
 
-def test_answer_streams_from_a_real_local_model(
-    llama_server: str, facts_library: Library, embedder: Embedder
-) -> None:
-    library = facts_library
-    local = library.settings.model_copy(
+def test_answer_streams_from_a_real_local_model(llama_server: str, facts: Docent) -> None:
+    local = facts.settings.model_copy(
         update={
             "llm_base_url": llama_server,
             "llm_model": "smollm2",
@@ -64,10 +58,7 @@ def test_answer_streams_from_a_real_local_model(
             "llm_timeout_s": 120,
         }
     )
-    answerer = Answerer(local, library, embedder, ChatLLM(local))
-    stream = answerer.ask(
-        "How do honey bees tell other bees where flowers are?", local.collection, k=2
-    )
+    stream = facts.ask("How do honey bees tell other bees where flowers are?", k=2, settings=local)
     deltas = list(stream)
     result = stream.result
     assert result.error is None, result.error

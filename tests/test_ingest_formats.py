@@ -9,7 +9,8 @@ from ingest.loaders import load_bytes
 from ingest.pipeline import Source, ingest_sources
 from rag.config import Settings
 from rag.embeddings import Embedder
-from rag.library import Library
+from rag.system import Docent
+from tests.conftest import PDFS
 from tests.helpers import FACTS, make_docx, make_pdf
 
 LIMIT = 10 * 2**20
@@ -44,8 +45,6 @@ def test_pdf_text_is_the_same_shape_when_pdfium_cannot_read_it(
 
 
 def test_real_pdf_words_broken_at_line_ends_are_joined() -> None:
-    from tests.conftest import PDFS
-
     doc = load_bytes("R-admin.pdf", (PDFS / "R-admin.pdf").read_bytes(), LIMIT)
     page = "\n".join(b.text for b in doc.blocks if b.page == 28)
     assert "Section “Invoking R”" in page  # printed as "In-" / "voking R" across two lines
@@ -70,10 +69,19 @@ def test_docx_keeps_headings() -> None:
 
 
 def test_markdown_headings_but_not_inside_code() -> None:
-    text = "# Guide\nintro\n## Setup\nrun it\n```\n# not a heading\n```\n"
+    text = (
+        "# Guide\nintro\n## Setup\nrun it\n```\n# not a heading\n```\n"
+        "    # indented code, not a heading\nUsage\n-----\nsetext heading above\n"
+    )
     doc = load_bytes("guide.md", text.encode(), LIMIT)
-    assert [b.headings for b in doc.blocks] == [["Guide"], ["Guide", "Setup"]]
+    assert [b.headings for b in doc.blocks] == [
+        ["Guide"],
+        ["Guide", "Setup"],
+        ["Guide", "Usage"],
+    ]
     assert "# not a heading" in doc.blocks[1].text
+    assert "# indented code" in doc.blocks[1].text
+    assert doc.blocks[2].text == "setext heading above"
 
 
 def test_html_drops_scripts_and_keeps_headings() -> None:
@@ -107,9 +115,7 @@ def test_text_encodings(encoding: str) -> None:
 def test_chunks_of_real_pdfs_fit_the_embedding_model(
     embedder: Embedder, settings: Settings
 ) -> None:
-    from tests.conftest import PDFS
-
-    for path in sorted(PDFS.glob("*.pdf"))[:2]:
+    for path in sorted(PDFS.glob("*.pdf")):
         doc = load_bytes(path.name, path.read_bytes(), settings.max_file_bytes)
         chunks = chunk_document(
             doc,
@@ -138,8 +144,7 @@ def test_dense_text_is_split_to_the_model_limit(embedder: Embedder) -> None:
     assert set(text.split()) <= covered  # nothing was cut off
 
 
-def test_ingest_every_format_then_search(library: Library, embedder: Embedder) -> None:
-    settings = library.settings
+def test_ingest_every_format_then_search(docent: Docent) -> None:
     sources = [
         Source.from_bytes("facts.pdf", make_pdf(FACTS)),
         Source.from_bytes("notes.docx", make_docx([("Owls", ["Barn owls hunt by sound alone."])])),
@@ -151,18 +156,17 @@ def test_ingest_every_format_then_search(library: Library, embedder: Embedder) -
     seen: list[str] = []
     results = ingest_sources(
         sources,
-        settings.collection,
-        library,
-        embedder,
-        settings,
+        docent.collection(),
+        docent.embedder,
+        docent.settings,
         progress=lambda p: seen.append(p.stage),
     )
     assert [r.status for r in results] == ["indexed"] * 6, results
     assert seen.count("done") == 6 and "embedding" in seen
-    hits = library.index(settings.collection).query(
-        embedder.encode(["how do bees tell direction"])[0], 1
-    )
-    assert hits[0].meta["source"] == "facts.pdf" and hits[0].meta["page"] == 2
-    assert hits[0].meta["headings"] == "Bees"
-    names = {d.name for d in library.documents(settings.collection)}
+    top = docent.search("how do bees tell direction", k=1).passages[0]
+    assert (top.source, top.page, top.headings) == ("facts.pdf", 2, ["Bees"])
+    # Chroma keeps the heading path as a string, the durable copy as a list
+    raw = docent.library.vectors.client.get_collection(docent.settings.collection)
+    assert raw.get(ids=[top.chunk_id])["metadatas"][0]["headings"] == "Bees"
+    names = {d.name for d in docent.collection().documents()}
     assert names == {s.name for s in sources}

@@ -6,42 +6,35 @@ import json
 
 import pytest
 
-from rag.answer import Answerer, AnswerResult
-from rag.embeddings import Embedder
-from rag.library import Library
-from rag.llm import ChatLLM
+from rag.answer import AnswerResult
 from rag.llm_rerank import GRADER_PROMPT, parse_grades
-from rag.rerank import NoReranker, make_reranker
+from rag.system import Docent, make_reranker
 from tests.llm_stub import LLMStub, Reply
 
 QUESTION = "How do honey bees tell direction?"
 
 
-def _fused_pages(library: Library, embedder: Embedder) -> list[int | None]:
+def _fused_pages(app: Docent) -> list[int | None]:
     """Pages of every candidate in the fused order (what the LLM will be shown)."""
-    plain = Answerer(library.settings, library, embedder, reranker=NoReranker(library.docs))
-    passages, _ = plain.search(QUESTION, library.settings.collection, k=50)
-    return [p.page for p in passages]
+    return [p.page for p in app.search(QUESTION, k=50).passages]
 
 
-def _ask(library: Library, embedder: Embedder, stub: LLMStub) -> AnswerResult:
-    settings = library.settings.model_copy(
+def _ask(app: Docent, stub: LLMStub) -> AnswerResult:
+    settings = app.settings.model_copy(
         update={"llm_base_url": stub.base_url, "reranker": "llm", "llm_max_retries": 0}
     )
-    stream = Answerer(settings, library, embedder, ChatLLM(settings)).ask(
-        QUESTION, settings.collection, k=3
-    )
+    stream = app.ask(QUESTION, k=3, settings=settings)
     "".join(stream)
     return stream.result
 
 
-def test_llm_grades_reorder_the_sources(facts_library: Library, embedder: Embedder) -> None:
-    pages = _fused_pages(facts_library, embedder)
+def test_llm_grades_reorder_the_sources(facts: Docent) -> None:
+    pages = _fused_pages(facts)
     assert pages[0] == 2  # the bees page leads the fused order...
     grades = [10 if page == 3 else 1 for page in pages]  # ...the grader prefers glaciers
     reply = "Sure:\n```json\n" + json.dumps({"grades": grades}) + "\n```"
     with LLMStub([Reply(reply), Reply("Glaciers [1].")]) as stub:
-        result = _ask(facts_library, embedder, stub)
+        result = _ask(facts, stub)
     grading, answering = stub.requests
     assert grading["messages"][0]["content"] == GRADER_PROMPT
     assert grading["messages"][1]["content"].count("<source id=") == len(pages)
@@ -54,34 +47,28 @@ def test_llm_grades_reorder_the_sources(facts_library: Library, embedder: Embedd
 
 
 @pytest.mark.parametrize("failure", [Reply("They all look relevant to me!"), Reply(status=500)])
-def test_a_failed_grading_keeps_the_fused_order_and_says_so(
-    facts_library: Library, embedder: Embedder, failure: Reply
-) -> None:
-    pages = _fused_pages(facts_library, embedder)
+def test_a_failed_grading_keeps_the_fused_order_and_says_so(facts: Docent, failure: Reply) -> None:
+    pages = _fused_pages(facts)
     with LLMStub([failure, Reply("Bees dance [1].")]) as stub:
-        result = _ask(facts_library, embedder, stub)
+        result = _ask(facts, stub)
     assert [p.page for p in result.sources] == pages[:3]
     assert all(p.scores.llm is None for p in result.sources)
     assert any("LLM reranker failed" in w for w in result.warnings), result.warnings
     assert result.mode == "llm" and result.answer == "Bees dance [1]."
 
 
-def test_no_grading_call_when_the_documents_do_not_cover_it(
-    facts_library: Library, embedder: Embedder
-) -> None:
+def test_no_grading_call_when_the_documents_do_not_cover_it(facts: Docent) -> None:
     with LLMStub([Reply("should not be called")]) as stub:
-        settings = facts_library.settings.model_copy(
+        settings = facts.settings.model_copy(
             update={"llm_base_url": stub.base_url, "reranker": "llm"}
         )
-        stream = Answerer(settings, facts_library, embedder, ChatLLM(settings)).ask(
-            "Which football club won the 1974 cup final?", settings.collection
-        )
+        stream = facts.ask("Which football club won the 1974 cup final?", settings=settings)
         "".join(stream)
     assert stream.result.mode == "not-found" and stub.requests == []
 
 
-def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts_library: Library) -> None:
-    choice = make_reranker("llm", facts_library.docs)
+def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Docent) -> None:
+    choice = make_reranker(facts.settings.model_copy(update={"reranker": "llm"}))
     assert choice.reranker.name == "none" and "needs an LLM" in (choice.warning or "")
 
 

@@ -1,21 +1,61 @@
-"""Reranker backends: a real (tiny, locally built) cross-encoder, fallbacks, and maxsim."""
+"""Reranker backends: the maths on passage vectors, maxsim, a real cross-encoder, fallbacks."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from ingest.pipeline import Source, ingest_sources
-from rag.answer import Answerer
-from rag.config import Settings
-from rag.embeddings import Embedder, resolve_model_path
-from rag.library import Library
-from rag.rerank import CrossEncoderReranker, MaxSimReranker, NoReranker, make_reranker
-from rag.runtime import open_library
+from rag.chunks import ChunkMeta, ChunkRecord
+from rag.embeddings import resolve_model_path
+from rag.passage import Passage, Scores
+from rag.rerank import (
+    MAXSIM_MIX,
+    CrossEncoderReranker,
+    MaxSimReranker,
+    NoReranker,
+    relevance,
+)
+from rag.system import Docent, make_reranker
+from tests.conftest import ingest
+
+
+def _unit(*values: float) -> np.ndarray:
+    v = np.array(values, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def _passage(cid: str, vector: np.ndarray, sentences: list[np.ndarray], **scores: int) -> Passage:
+    chunk = ChunkRecord(
+        cid, f"text of {cid}", ChunkMeta("f.txt", "d", 0), vector, np.array(sentences, np.float16)
+    )
+    return Passage(chunk, Scores(**scores))
+
+
+def test_relevance_mixes_the_passage_with_its_best_sentence() -> None:
+    q = _unit(1, 0, 0)
+    passage = _unit(1, 1, 0)  # cos 0.707 with the query
+    sentences = np.array([_unit(0, 1, 0), _unit(1, 0, 0)], dtype=np.float16)  # best: cos 1
+    expected = (1 - MAXSIM_MIX) * 0.7071 + MAXSIM_MIX * 1.0
+    assert relevance(q, passage, sentences) == pytest.approx(expected, abs=1e-3)
+    assert relevance(q, passage, None) == pytest.approx(0.7071, abs=1e-3)  # no sentences
+
+
+def test_none_keeps_the_fused_order_and_maxsim_reorders_by_sentence() -> None:
+    q = _unit(1, 0, 0)
+    # fused order a, b, c; c holds the one sentence that matches the question exactly
+    a = _passage("a", _unit(1, 0.2, 0), [_unit(0.5, 1, 0)], bm25_rank=2)
+    b = _passage("b", _unit(1, 0.4, 0), [_unit(0.4, 1, 0)], bm25_rank=3)
+    c = _passage("c", _unit(1, 0.6, 0), [_unit(1, 0, 0)], bm25_rank=1)
+    kept = NoReranker().rerank("q", q, [a, b, c])
+    assert [p.chunk_id for p in kept] == ["a", "b", "c"]
+    assert c.scores.rerank > a.scores.rerank  # scored, not reordered
+    reordered = MaxSimReranker(rrf_k=20).rerank("q", q, [a, b, c])
+    assert [p.chunk_id for p in reordered] == ["c", "a", "b"]
 
 
 @pytest.fixture(scope="module")
 def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """MiniLM with a fresh 1-label head, saved locally: exercises the CrossEncoder code path."""
+    """MiniLM with a fresh 1-label head, saved locally: the real CrossEncoder loading path."""
     from sentence_transformers import CrossEncoder
 
     folder = tmp_path_factory.mktemp("ce") / "tiny-cross-encoder"
@@ -25,60 +65,59 @@ def tiny_cross_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(folder)
 
 
-def test_cross_encoder_from_local_path(
-    facts_library: Library, embedder: Embedder, tiny_cross_encoder: str
+def test_cross_encoder_from_a_local_folder_orders_by_its_scores(
+    facts: Docent, tiny_cross_encoder: str
 ) -> None:
-    library, settings = facts_library, facts_library.settings
-    choice = make_reranker("auto", library.docs, tiny_cross_encoder)
-    assert isinstance(choice.reranker, CrossEncoderReranker) and choice.warning is None
-    answerer = Answerer(settings, library, embedder, reranker=choice.reranker)
-    passages, _ = answerer.search("honey bees", settings.collection, 3)
-    scores = [p.scores.rerank for p in passages]
-    assert all(s is not None and 0 <= s <= 1 for s in scores)
-    assert scores == sorted(scores, reverse=True)
-    assert answerer.reranker.name.startswith("cross-encoder (")
+    settings = facts.settings.model_copy(update={"cross_encoder": tiny_cross_encoder})
+    choice = make_reranker(settings)  # auto: the configured cross-encoder
+    reranker = choice.reranker
+    assert isinstance(reranker, CrossEncoderReranker) and choice.warning is None
+    assert reranker.name.startswith("cross-encoder (")
+    found = facts.search("honey bees", k=3).passages  # fused order
+    # The untrained head's logits mean nothing, so give the model scripted ones: the lowest
+    # for the fused first: the reranker must follow the model, not the fused order.
+    asked: list[tuple[str, str]] = []
+
+    def predict(pairs: list[tuple[str, str]], **_: object) -> np.ndarray:
+        asked.extend(pairs)
+        return np.arange(len(pairs), dtype=np.float32)
+
+    real = reranker.model.predict(  # the real model runs and gives one finite logit per pair
+        [("honey bees", p.text) for p in found], show_progress_bar=False
+    )
+    assert np.isfinite(real).all() and len(real) == len(found)
+    reranker.model.predict = predict  # type: ignore[method-assign]
+    reordered = reranker.rerank("honey bees", np.zeros(384), list(found))
+    assert [p.chunk_id for p in reordered] == [p.chunk_id for p in reversed(found)]
+    assert asked == [("honey bees", p.text) for p in found]
+    assert reordered[0].scores.rerank == pytest.approx(1 / (1 + np.exp(-(len(found) - 1))))
 
 
 @pytest.mark.parametrize("model", ["/nonexistent/model", "cross-encoder/ms-marco-MiniLM-L-6-v2"])
-def test_unloadable_cross_encoder_falls_back_with_a_warning(
-    settings: Settings, model: str, embedder: Embedder
-) -> None:
-    library, _ = open_library(settings)
-    choice = make_reranker("cross-encoder", library.docs, model)
+def test_unloadable_cross_encoder_falls_back_with_a_warning(facts: Docent, model: str) -> None:
+    settings = facts.settings.model_copy(
+        update={"reranker": "cross-encoder", "cross_encoder": model}
+    )
+    choice = make_reranker(settings)
     assert isinstance(choice.reranker, NoReranker)
     assert choice.warning and model in choice.warning and "fused order" in choice.warning
-    answerer = Answerer(
-        settings.model_copy(update={"reranker": "cross-encoder", "cross_encoder": model}),
-        library,
-        embedder,
-    )
-    assert answerer.reranker.name == "none" and answerer.warnings
+    result = facts.search("honey bees", settings=settings)
+    assert result.reranker == "none" and result.warnings == [choice.warning]
 
 
-def test_maxsim_uses_the_best_sentence(settings: Settings, embedder: Embedder) -> None:
+def test_sentence_vectors_point_at_the_sentence_that_answers(local: Docent) -> None:
     # One long passage mentions the answer in a single sentence among unrelated ones.
     filler = " ".join(
         f"Paragraph filler sentence number {i} talks about weather." for i in range(8)
     )
     text = f"# Notes\n{filler} The capital of Australia is Canberra. {filler}\n"
-    library, _ = open_library(settings)
-    ingest_sources(
-        [Source.from_bytes("notes.md", text.encode())],
-        settings.collection,
-        library,
-        embedder,
-        settings,
-    )
-    [chunk] = [c for c in library.docs.chunks(settings.collection) if "Canberra" in c.text]
+    assert ingest(local, ("notes.md", text.encode())) == ["indexed"]
+    [chunk] = [c for c in local.collection().rows.chunks() if "Canberra" in c.text]
     assert chunk.sentence_vectors is not None
-    assert len(chunk.sentence_vectors) == len(chunk.meta["sentence_spans"])
-    query = embedder.encode(["What is the capital of Australia?"])[0]
+    assert len(chunk.sentence_vectors) == len(chunk.meta.sentence_spans)
+    query = local.embedder.encode(["What is the capital of Australia?"])[0]
     sims = chunk.sentence_vectors.astype("float32") @ query
-    best = chunk.meta["sentence_spans"][int(sims.argmax())]
-    assert "Canberra" in chunk.text[best[0] : best[1]]
-    maxsim = MaxSimReranker(library.docs)
-    passages, _ = Answerer(settings, library, embedder, reranker=maxsim).search(
-        "What is the capital of Australia?", settings.collection, 1
-    )
-    assert passages[0].scores.rerank > passages[0].scores.dense  # the best sentence lifts it
-    assert make_reranker("maxsim", library.docs).reranker.name == "maxsim"
+    start, end = chunk.meta.sentence_spans[int(sims.argmax())]
+    assert "Canberra" in chunk.text[start:end]
+    top = local.search("What is the capital of Australia?", k=1).passages[0]
+    assert top.scores.rerank > top.scores.dense  # the best sentence lifts it

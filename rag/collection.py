@@ -1,0 +1,150 @@
+"""A handle on one collection: its fingerprint, vector index, BM25 index and durable rows.
+
+Every change follows one order, so a crash at any point can be finished or undone: write the
+documents to the durable store as ``pending`` (one transaction) -> mark Chroma dirty -> upsert
+their vectors -> mark them ``ready`` and the versions they replace ``deleting`` (one
+transaction) -> delete those from Chroma and the store -> clear the dirty mark. Searches only
+return chunks of ``ready`` documents.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+import numpy as np
+
+from rag.chunks import ChunkRecord
+from rag.docstore import CollectionRows, DocStore, DocumentRecord
+from rag.embeddings import Fingerprint
+from rag.lexical import LexicalIndex
+from rag.vectors import VectorIndex, VectorStore
+
+Writing = Callable[[], AbstractContextManager[None]]
+
+
+class Collection:
+    """One collection of a library (see :meth:`rag.library.Library.open`)."""
+
+    def __init__(
+        self,
+        name: str,
+        fingerprint: Fingerprint,
+        store: DocStore,
+        vectors: VectorStore,
+        lexical: LexicalIndex,
+        writing: Writing,
+    ) -> None:
+        self.name, self.fingerprint = name, fingerprint
+        self.rows: CollectionRows = store.rows(name)
+        self._store, self._vectors, self._lexical, self._writing = store, vectors, lexical, writing
+
+    @property
+    def index(self) -> VectorIndex:
+        """The collection's Chroma index (created empty if it does not exist yet)."""
+        return self._vectors.index(self.name, self.fingerprint)
+
+    # -- reading -------------------------------------------------------------------------------
+    def documents(self) -> list[DocumentRecord]:
+        """Ready documents, oldest first."""
+        return self.rows.documents()
+
+    def dense(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The ``n`` chunks nearest to ``vector``: ``(chunk id, cosine)``, best first."""
+        return self.index.query(vector, n)
+
+    def bm25(self, query: str, n: int) -> list[tuple[str, float]]:
+        """The ``n`` best BM25 matches: ``(chunk id, score)``, best first."""
+        return self.lexical().search(query, n)
+
+    def lexical(self) -> LexicalIndex:
+        """The BM25 index, brought up to date first if the collection changed (one cheap read)."""
+        self._lexical.ensure(self.rows.generation(), self.rows.ready_texts)
+        return self._lexical
+
+    def load(self, chunk_ids: Sequence[str]) -> dict[str, ChunkRecord]:
+        """Chunks of ready documents by id, with their vectors: one read of the durable store."""
+        return self.rows.load(chunk_ids)
+
+    # -- writing -------------------------------------------------------------------------------
+    def writing(self) -> AbstractContextManager[None]:
+        """Hold the library's writer lock for a block of several changes (re-entrant).
+
+        Raises:
+            StoreBusyError: another process or session is writing.
+        """
+        return self._writing()
+
+    def check_vectors(self) -> None:
+        """Fail now if Chroma's copy was made with another model (a shared server, say).
+
+        Raises:
+            EmbeddingMismatchError: the Chroma collection is stamped with another fingerprint.
+        """
+        _ = self.index
+
+    def add_documents(
+        self, items: Sequence[tuple[DocumentRecord, Sequence[ChunkRecord]]]
+    ) -> list[list[str]]:
+        """Store documents, each all-or-nothing; per document, the old versions it replaced.
+
+        Raises:
+            StoreBusyError: another process or session is writing.
+        """
+        with self._writing():
+            index = self.index  # before any row: a model mismatch in Chroma stops it here
+            if self.rows.fingerprint() is None:
+                self.rows.set_fingerprint(self.fingerprint)
+            current = self.rows.documents()
+            replaced = [older_versions(current, doc) for doc, _ in items]
+            self.rows.add_pending(items)
+            with self._store.chroma_writing():
+                index.upsert([c for _, chunks in items for c in chunks])
+                self._publish(
+                    [doc.doc_id for doc, _ in items], [d for old in replaced for d in old]
+                )
+            return replaced
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove a document from Chroma, then from the durable store."""
+        with self._writing():
+            self.rows.set_state([doc_id], "deleting")
+            with self._store.chroma_writing():
+                self._purge([doc_id])
+
+    def refill(self) -> None:
+        """Upsert every stored vector into Chroma, a document at a time (lock held)."""
+        index = self.index
+        for doc in self.rows.documents(state=None):
+            index.upsert(list(self.rows.chunks(doc.doc_id)))
+
+    def finish_interrupted(self) -> None:
+        """Complete a crashed writer's adds, replacements and deletions; drop stray vectors.
+
+        Called by recovery with the lock held and Chroma marked dirty.
+        """
+        index = self.index
+        for doc in self.rows.documents(state="deleting"):
+            self._purge([doc.doc_id])
+        for doc in self.rows.documents(state="pending"):
+            index.upsert(list(self.rows.chunks(doc.doc_id)))
+            self._publish([doc.doc_id], older_versions(self.rows.documents(), doc))
+        wanted, present = self.rows.chunk_ids(), index.ids()
+        index.delete_ids(sorted(present - wanted))
+        missing = sorted(wanted - present)
+        if missing:
+            index.upsert(list(self.rows.load(missing, ready_only=False).values()))
+
+    def _publish(self, ready: list[str], retire: list[str]) -> None:
+        self.rows.publish(ready, retire)
+        self._purge(retire)
+
+    def _purge(self, doc_ids: list[str]) -> None:
+        for doc_id in doc_ids:
+            self.index.delete_document(doc_id)
+            self.rows.remove_document(doc_id)
+
+
+def older_versions(ready: list[DocumentRecord], doc: DocumentRecord) -> list[str]:
+    """Ids of the other ready versions of ``doc``'s file name (the ones it replaces)."""
+    return [d.doc_id for d in ready if d.name == doc.name and d.doc_id != doc.doc_id]

@@ -1,0 +1,203 @@
+"""The database behind the durable store: engine, tables and versioned schema migrations.
+
+SQLAlchemy Core, so the same tables and queries serve SQLite (one machine, the default: a file
+in the data dir) and PostgreSQL (a shared deployment). SQLite runs in WAL mode with
+``synchronous=FULL``: a commit is on disk when it returns, which the crash-safe write order
+relies on. Writers take SQLite's write lock when they begin (``BEGIN IMMEDIATE``), so two
+writers never deadlock half-way through a transaction; readers never wait for writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+    select,
+    text,
+)
+
+from rag.config import Settings
+
+metadata = MetaData()
+
+meta_table = Table(
+    "meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+collections_table = Table(
+    "collections",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("model", Text, nullable=False),
+    Column("dimension", Integer, nullable=False),
+    Column("normalized", Integer, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("generation", Integer, nullable=False, server_default="0"),
+)
+documents_table = Table(
+    "documents",
+    metadata,
+    Column("collection", Text, primary_key=True),
+    Column("doc_id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("pages", Integer, nullable=False),
+    Column("chunks", Integer, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("added_at", Float, nullable=False),
+    Column("state", Text, nullable=False),
+)
+chunks_table = Table(
+    "chunks",
+    metadata,
+    Column("collection", Text, primary_key=True),
+    Column("chunk_id", Text, primary_key=True),
+    Column("doc_id", Text, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("meta", Text, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("sentences", LargeBinary),
+    Index("chunks_by_doc", "collection", "doc_id", "idx"),
+)
+version_table = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer Docent; this one must not touch it."""
+
+
+def _v2_generation_column(conn: Connection) -> None:
+    """Generations move from ``meta`` keys into a column of ``collections``."""
+    conn.execute(text("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"))
+    for key, value in conn.execute(
+        select(meta_table.c.key, meta_table.c.value).where(meta_table.c.key.like("generation:%"))
+    ):
+        conn.execute(
+            collections_table.update()
+            .where(collections_table.c.name == key.removeprefix("generation:"))
+            .values(generation=int(value))
+        )
+    conn.execute(meta_table.delete().where(meta_table.c.key.like("generation:%")))
+
+
+# Migration N takes a database at version N-1 to version N. Version 1 is the first schema
+# (before this table existed); a new database is created at the latest version directly.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_generation_column}
+LATEST = max(MIGRATIONS)
+
+
+class Database:
+    """An engine plus the two ways Docent uses it: :meth:`read` and :meth:`write`."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        self.dialect = self.engine.dialect.name
+        self._migrate()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads (a snapshot: it never waits for a writer)."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """One atomic transaction: committed when the block ends, rolled back if it raises."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(docent_write=True)
+            with conn.begin():
+                yield conn
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def _migrate(self) -> None:
+        with self.write() as conn:
+            version = _version(conn)
+            if version > LATEST:
+                raise SchemaTooNewError(
+                    f"the database at {describe_url(self.url)} has schema version {version}, "
+                    f"newer than this Docent understands ({LATEST}); upgrade Docent"
+                )
+            if version == 0:
+                metadata.create_all(conn)
+                conn.execute(version_table.insert().values(version=LATEST))
+                return
+            for step in range(version + 1, LATEST + 1):
+                MIGRATIONS[step](conn)
+            if version < LATEST:
+                conn.execute(version_table.delete())
+                conn.execute(version_table.insert().values(version=LATEST))
+
+
+def _version(conn: Connection) -> int:
+    """The schema version: 0 = empty database, 1 = the first schema (no version table)."""
+    tables = set(inspect(conn).get_table_names())
+    if "schema_version" in tables:
+        return int(conn.execute(select(version_table.c.version)).scalar_one())
+    if "chunks" not in tables:
+        return 0
+    columns = {c["name"] for c in inspect(conn).get_columns("chunks")}
+    if "sentences" not in columns:  # stores made before sentence vectors existed
+        conn.execute(text("ALTER TABLE chunks ADD COLUMN sentences BLOB"))
+    metadata.create_all(conn, tables=[version_table])
+    conn.execute(version_table.insert().values(version=1))
+    return 1
+
+
+def _engine(url: str) -> Engine:
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: object) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("docent_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def open_database(settings: Settings) -> Database:
+    """The configured database: ``DOCENT_DATABASE_URL``, or SQLite in the data dir."""
+    if settings.database_url:
+        return Database(settings.database_url)
+    path = settings.data_dir / "docent.sqlite"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return Database(f"sqlite:///{path.resolve()}")
+
+
+def describe_url(url: str) -> str:
+    """A database URL fit for messages and logs: its password is never shown."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,165 @@
+"""Chroma, the vector index: its client (embedded or server) and collections stamped with their
+embedding model. Chroma holds derived data only; the durable store can always rebuild it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.chunks import ChunkRecord
+from rag.config import Settings
+from rag.embeddings import Fingerprint
+
+SPACE = "cosine"
+
+
+class EmbeddingMismatchError(RuntimeError):
+    """A collection was built with another embedding model than the one configured."""
+
+    def __init__(self, collection: str, stored: Fingerprint, configured: Fingerprint) -> None:
+        super().__init__(
+            f"collection {collection!r} was indexed with {stored.describe()}, but Docent is "
+            f"configured with {configured.describe()}; vectors from different models are not "
+            f"comparable. Set DOCENT_EMBEDDING_MODEL={stored.model} to use it as it is, or "
+            f"re-index it with: python -m ingest --reindex --collection {collection}"
+        )
+        self.stored, self.configured = stored, configured
+
+
+class StoreUnavailableError(RuntimeError):
+    """The Chroma server cannot be reached."""
+
+
+def open_client(settings: Settings, folder: Path) -> Any:
+    """A Chroma client: ``HttpClient`` when a host is configured, else embedded in ``folder``."""
+    import chromadb
+
+    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    if settings.chroma_host:
+        try:
+            client = chromadb.HttpClient(
+                host=settings.chroma_host,
+                port=settings.chroma_port,
+                ssl=settings.chroma_ssl,
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
+                f" ({exc}); start it with `chroma run --path DIR --port {settings.chroma_port}` "
+                "or unset DOCENT_CHROMA_HOST to use the embedded store"
+            ) from exc
+        return client
+    folder.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)
+
+
+class VectorIndex:
+    """One Chroma collection whose vectors all come from one embedding model."""
+
+    def __init__(self, client: Any, name: str, fingerprint: Fingerprint) -> None:
+        self.client, self.name = client, name
+        self.collection = client.get_or_create_collection(
+            name,
+            configuration={"hnsw": {"space": SPACE}},
+            metadata=fingerprint.as_metadata(),
+            embedding_function=None,  # Chroma's default would download a model
+        )
+        stored = Fingerprint.from_metadata(self.collection.metadata)
+        if stored is not None and stored != fingerprint:
+            raise EmbeddingMismatchError(name, stored, fingerprint)
+
+    def upsert(self, chunks: Sequence[ChunkRecord]) -> None:
+        """Add or overwrite chunks' vectors, in batches Chroma accepts."""
+        step = int(self.client.get_max_batch_size())
+        for i in range(0, len(chunks), step):
+            part = chunks[i : i + step]
+            self.collection.upsert(
+                ids=[c.chunk_id for c in part],
+                embeddings=np.stack([c.vector for c in part]),
+                documents=[c.text for c in part],
+                metadatas=[c.meta.to_chroma() for c in part],
+            )
+
+    def delete_document(self, doc_id: str) -> None:
+        """Remove every vector of a document."""
+        self.collection.delete(where={"doc_id": doc_id})
+
+    def delete_ids(self, ids: Sequence[str]) -> None:
+        """Remove vectors by id."""
+        if ids:
+            self.collection.delete(ids=list(ids))
+
+    def count(self) -> int:
+        """Number of vectors (not proof that they are searchable: see docs/architecture.md)."""
+        return int(self.collection.count())
+
+    def ids(self) -> set[str]:
+        """All ids in the collection."""
+        return set(self.collection.get(include=[])["ids"])
+
+    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
+        """The ``n`` nearest chunks to ``vector``: ``(chunk id, cosine similarity)``, best first."""
+        if n <= 0:
+            return []
+        res = self.collection.query(
+            query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
+            n_results=n,
+            include=["distances"],
+        )
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
+        ]
+
+    def findable(self, chunks: Sequence[ChunkRecord], n: int = 5) -> int:
+        """How many ``chunks`` come back among the ``n`` nearest to their own vector."""
+        if not chunks:
+            return 0
+        res = self.collection.query(
+            query_embeddings=np.stack([c.vector for c in chunks]), n_results=n, include=[]
+        )
+        return sum(c.chunk_id in got for c, got in zip(chunks, res["ids"], strict=True))
+
+
+class VectorStore:
+    """A library's Chroma: one client, one :class:`VectorIndex` per collection.
+
+    An embedded store lives in a folder of the data dir. After a crash damaged it, recovery
+    builds a fresh folder from the durable copy and switches to it (:meth:`move_to`): Chroma's
+    own files are never repaired in place, and its private caches are never touched.
+    """
+
+    def __init__(self, settings: Settings, folder: Path) -> None:
+        self.settings, self.folder = settings, folder
+        self.client = open_client(settings, folder)
+        self._indexes: dict[str, VectorIndex] = {}
+
+    @property
+    def embedded(self) -> bool:
+        """True for a store in the data dir (not a Chroma server)."""
+        return not self.settings.chroma_host
+
+    def index(self, name: str, fingerprint: Fingerprint) -> VectorIndex:
+        """The Chroma collection ``name`` (created if missing), checked against ``fingerprint``."""
+        if name not in self._indexes:
+            self._indexes[name] = VectorIndex(self.client, name, fingerprint)
+        return self._indexes[name]
+
+    def names(self) -> set[str]:
+        """Collections Chroma holds."""
+        return {c.name for c in self.client.list_collections()}
+
+    def drop(self, name: str) -> None:
+        """Delete a Chroma collection (if it exists)."""
+        self._indexes.pop(name, None)
+        if name in self.names():
+            self.client.delete_collection(name)
+
+    def move_to(self, folder: Path) -> None:
+        """Use an embedded store in another (new, empty) folder from now on."""
+        self.folder, self.client, self._indexes = folder, open_client(self.settings, folder), {}

@@ -1,0 +1,87 @@
+"""Hybrid retrieval on a real store: fusion order, what only BM25 finds, reads per question."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.docstore import CollectionRows
+from rag.retrieve import SearchOptions, retrieve, rrf
+from rag.system import Docent
+from tests.conftest import ingest
+from tests.helpers import FACTS, make_pdf
+
+
+def test_rrf_sums_reciprocal_ranks() -> None:
+    fused = rrf([["a", "b", "c"], ["c", "d"]], k=10)
+    assert fused == pytest.approx({"a": 1 / 11, "b": 1 / 12, "c": 1 / 13 + 1 / 11, "d": 1 / 12})
+    assert sorted(fused, key=fused.__getitem__, reverse=True) == ["c", "a", "b", "d"]
+
+
+@pytest.fixture
+def mixed(facts: Docent) -> Docent:
+    """FACTS plus a note whose only match for a query is a rare identifier."""
+    note = b"# Config\nSet the option zq_cachedir_v7 before starting the service.\n"
+    assert ingest(facts, ("config.md", note)) == ["indexed"]
+    return facts
+
+
+def test_a_passage_only_bm25_finds_is_fused_in(mixed: Docent) -> None:
+    collection = mixed.collection()
+    # The dense side searches with a vector about volcanoes, BM25 with a rare identifier: only
+    # BM25 can find the note.
+    query, vector = "zq_cachedir_v7", mixed.embedder.encode(["Kilauea volcano eruption"])[0]
+    only_one = SearchOptions(candidates=1, rrf_k=20)  # each retriever brings its best one
+    dense_top = collection.dense(vector, 1)[0][0]
+    passages = retrieve(collection, query, vector, only_one)
+    by_id = {p.chunk_id: p for p in passages}
+    [config] = [p for p in passages if p.source == "config.md"]
+    assert config.chunk_id != dense_top  # dense alone would not return it...
+    assert config.scores.dense is None and config.scores.bm25_rank == 1  # ...BM25 does
+    assert by_id[dense_top].scores.dense_rank == 1
+    assert len(passages) == 2 and config.vector.shape == (384,)
+
+
+@pytest.mark.parametrize("question", ["???", "the", "a an the of", "   "])
+def test_a_question_of_stop_words_is_answered_from_dense_alone(
+    facts: Docent, question: str
+) -> None:
+    result = facts.search(question)
+    assert result.passages  # dense still ranks something
+    assert all(p.scores.bm25 is None for p in result.passages)
+
+
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real = CollectionRows.load
+
+    def counted(self: CollectionRows, ids: list[str], ready_only: bool = True) -> object:
+        calls.append(len(ids))
+        return real(self, ids, ready_only)
+
+    monkeypatch.setattr(CollectionRows, "load", counted)
+    return calls
+
+
+def test_one_read_of_chunk_vectors_per_question(
+    mixed: Docent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = _count_loads(monkeypatch)
+    stream = mixed.ask("How do honey bees tell direction?")
+    assert "waggle" in "".join(stream) and stream.result.mode == "extractive"
+    assert len(calls) == 1  # retrieval, relevance, sentence choice: all from one read
+    maxsim = mixed.settings.model_copy(update={"reranker": "maxsim"})
+    "".join(mixed.ask("What is the largest glacier in the Alps?", settings=maxsim))
+    assert len(calls) == 2
+
+
+def test_a_deleted_document_drops_out_of_search(mixed: Docent) -> None:
+    collection = mixed.collection()
+    [config] = [d for d in collection.documents() if d.name == "config.md"]
+    collection.delete_document(config.doc_id)
+    found = mixed.search("zq_cachedir_v7", k=10).passages
+    assert found and all(p.source == "facts.pdf" for p in found)
+
+
+def test_facts_pdf_fixture_is_real(facts: Docent) -> None:
+    assert [p.page for p in facts.search("waggle dance of bees", k=1).passages] == [2]
+    assert make_pdf(FACTS)[:5] == b"%PDF-"
