@@ -8,11 +8,12 @@ from typing import Any
 import streamlit as st
 
 from ingest.loaders import SUPPORTED
-from ingest.pipeline import FileResult, Progress, Source, ingest_sources
+from ingest.pipeline import Progress, Source, ingest_sources
+from ingest.results import FileResult
 from rag.config import RERANKERS, Settings, check_collection_name, get_settings
 from rag.lock import StoreBusyError
 from rag.render import plain, safe_markdown
-from rag.session import SessionChoices, session_settings
+from rag.session import SessionChoiceError, SessionChoices, session_settings
 from rag.system import Docent
 from rag.transcript import chat_markdown, source_label
 
@@ -43,12 +44,19 @@ def state() -> Any:
     return s
 
 
+CHOICES = ("top_k", "hybrid", "reranker", "llm_model", "own_base_url", "own_api_key", "own_model")
+
+
 def settings() -> Settings:
-    """The settings this session's questions run with (its sidebar choices applied)."""
+    """The settings this session's questions run with (its sidebar choices applied).
+
+    Raises:
+        SessionChoiceError: the session chose something the operator does not offer.
+    """
     s = state()
-    choices = SessionChoices(
-        **{k: s.get(k) for k in ("top_k", "hybrid", "reranker", "llm_base_url", "llm_model")}
-    )
+    choices = SessionChoices(**{k: s.get(k) for k in CHOICES})
+    if not s.get("use_own_endpoint"):
+        choices.own_base_url = None
     return session_settings(get_settings(), s.collection, choices)
 
 
@@ -92,21 +100,26 @@ def collection_picker(app: Docent) -> None:
 def uploader() -> None:
     """Queue uploads; the next run indexes them with the chat input disabled."""
     s = state()
+    # No `type=` filter: Streamlit would check names itself, before the script runs, and a
+    # name it refuses (a NUL byte, another extension) replaces the page with a traceback.
+    # Docent's loader checks each name and reports the ones it refuses, file by file.
     files = st.file_uploader(
         "Add documents",
-        type=[x.lstrip(".") for x in SUPPORTED],
         accept_multiple_files=True,
         disabled=s.ingesting,
         # The widget may only lower the server's cap; `make run` raises that cap to match.
         max_upload_size=get_settings().upload_limit_mb,
         key=f"uploader-{s.get('upload_round', 0)}",
+        help="Docent reads " + ", ".join(sorted(SUPPORTED)),
     )
     if files and st.button("Index", type="primary", disabled=s.ingesting):
         s.queued = [(f.name, f.getvalue()) for f in files]
         s.ingesting = True
         st.rerun()
     for r in s.last_results:
-        icon = {"indexed": "✅", "already indexed": "☑️", "replaced": "🔄", "failed": "❌"}[r.status]
+        icon = {"indexed": "✅", "already indexed": "☑️", "replaced": "🔄", "failed": "❌"}.get(
+            r.status, "⏭️"
+        )
         detail = f" — {plain(r.reason)}" if r.reason else f" — {r.chunks} chunks"
         st.caption(f"{icon} **{r.status}**: {plain(r.name)}{detail}")
 
@@ -133,21 +146,30 @@ def documents(app: Docent) -> None:
 
 
 def settings_panel() -> None:
-    """LLM endpoint and retrieval knobs; the key is read from env / secrets only."""
+    """Model and retrieval knobs for this session; the operator's key is never shown or moved."""
     base = get_settings()
     with st.expander("⚙️ Settings"):
-        st.text_input(
-            "LLM base URL",
-            value=base.llm_base_url or "",
-            key="llm_base_url",
-            placeholder="https://api.openai.com/v1 or http://localhost:11434/v1",
-        )
-        st.text_input("LLM model", value=base.llm_model, key="llm_model")
-        key_set = "set" if settings().llm_api_key else "not set"
-        st.caption(
-            f"API key: {key_set} (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
-            "`.streamlit/secrets.toml`; never shown here)"
-        )
+        if base.llm_configured:
+            st.selectbox("LLM model", base.allowed_llm_models, key="llm_model")
+        if base.user_endpoints_allowed:
+            own = st.toggle("Use my own LLM endpoint", key="use_own_endpoint")
+            if own:
+                st.text_input(
+                    "Endpoint base URL",
+                    key="own_base_url",
+                    placeholder="https://api.openai.com/v1 or http://localhost:11434/v1",
+                )
+                st.text_input("Model at that endpoint", key="own_model")
+                st.text_input(
+                    "Your API key for it (kept in this session only)",
+                    key="own_api_key",
+                    type="password",
+                )
+        if base.llm_configured:
+            st.caption(
+                "The server's LLM key (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
+                "`.streamlit/secrets.toml`) is never shown and never sent to your own endpoint."
+            )
         st.slider("Passages per answer (top-k)", 1, 15, base.top_k, key="top_k")
         st.toggle("Hybrid search (BM25 + dense)", value=base.hybrid, key="hybrid")
         st.selectbox(
@@ -157,9 +179,14 @@ def settings_panel() -> None:
             key="reranker",
             help="llm: the configured LLM grades the top passages (one extra call per question)",
         )
-    active = settings()  # what ask() will use, so the caption can't disagree with it
+    try:
+        active = settings()  # what ask() will use, so the caption can't disagree with it
+    except SessionChoiceError as exc:
+        st.error(plain(str(exc)))
+        return
     if active.llm_configured:
-        st.caption(f"LLM: {plain(active.llm_model)}")
+        where = "your endpoint" if active.llm_base_url != base.llm_base_url else "server"
+        st.caption(f"LLM: {plain(active.llm_model)} ({where})")
     else:
         st.caption("No LLM configured: answers are extractive (quoted sentences).")
 
@@ -263,7 +290,11 @@ def fmt(value: float | None) -> str:
 
 def chat(app: Docent) -> None:
     """History, input, streamed answer."""
-    s, active = state(), settings()
+    s = state()
+    try:
+        active: Settings | None = settings()
+    except SessionChoiceError:
+        active = None  # the settings panel says why; nothing is asked until it is fixed
     for message in s.messages:
         with st.chat_message(message["role"]):
             st.markdown(safe_markdown(message["content"]))
@@ -271,14 +302,18 @@ def chat(app: Docent) -> None:
                 show_answer(message["answer"])
     has_docs = bool(app.collection(s.collection).documents())
     if not has_docs and not s.messages:
-        first_run(active)
+        first_run(active or get_settings())
     placeholder = (
         "Indexing… questions wait until it is done"
         if s.ingesting
         else ("Ask a question about your documents" if has_docs else "Upload documents first")
     )
-    question = st.chat_input(placeholder, disabled=s.ingesting or not has_docs)
-    if question:
+    question = st.chat_input(
+        placeholder,
+        disabled=s.ingesting or not has_docs or active is None,
+        max_chars=get_settings().max_question_tokens * 8,  # the token limit is checked in rag
+    )
+    if question and active is not None:
         ask(question, app, active)
 
 

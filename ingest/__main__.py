@@ -7,7 +7,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from ingest.pipeline import Progress, Source, find_files, ingest_sources
+from ingest.files import find_files
+from ingest.pipeline import Progress, Source, ingest_sources
 from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.docstore import DocumentRecord
@@ -21,6 +22,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files and folders (recursive) to add")
     p.add_argument("--collection", help="collection name (default: DOCENT_COLLECTION)")
     p.add_argument("--data-dir", type=Path, help="data folder (default: DOCENT_DATA_DIR or ./data)")
+    p.add_argument(
+        "--follow-links",
+        action="store_true",
+        help="also follow links inside folders that lead outside them (skipped by default)",
+    )
     action = p.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list the collection's documents")
     action.add_argument("--delete", metavar="DOCNAME", help="delete a document by name")
@@ -57,15 +63,15 @@ def main(argv: list[str] | None = None) -> int:
         if not args.paths:
             print("nothing to do: give files or folders, --list or --delete", file=sys.stderr)
             return 2
-        return _ingest(args.paths, collection, docent)
+        return _ingest(args.paths, collection, docent, args.follow_links)
     except USER_ERRORS as exc:
         return report(exc)
 
 
-def _ingest(paths: list[Path], collection: Collection, docent: Docent) -> int:
+def _ingest(paths: list[Path], collection: Collection, docent: Docent, follow: bool) -> int:
     from tqdm import tqdm
 
-    files, results = find_files(paths)
+    files, results = find_files(paths, follow_links=follow)
     sources = [Source.from_path(p) for p in files]
     bar = tqdm(total=len(sources), unit="file", desc="ingesting", file=sys.stderr)
 
@@ -86,9 +92,10 @@ def _ingest(paths: list[Path], collection: Collection, docent: Docent) -> int:
         )
         print(f"{r.status:>15}  {r.name}  ({detail})")
     failed = sum(r.status == "failed" for r in results)
-    ok = len(results) - failed
+    skipped = sum(r.status == "skipped" for r in results)
+    ok = len(results) - failed - skipped
     where = docent.settings.data_dir
-    print(f"{ok} ok, {failed} failed; collection {collection.name!r} in {where}")
+    print(f"{ok} ok, {skipped} skipped, {failed} failed; collection {collection.name!r} in {where}")
     return 1 if failed else 0
 
 

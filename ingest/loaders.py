@@ -5,11 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import PurePath
 
 from ingest.document import Block, LoadedDocument
+from ingest.docx import load_docx
 from ingest.errors import IngestError
 from ingest.pdf import load_pdf
 from ingest.textdecode import decode_text
@@ -25,20 +26,25 @@ SUPPORTED = {
     ".htm": "html",
     ".csv": "csv",
 }
-# A DOCX is a zip of XML; real ones expand ~10x. Beyond these it is a zip bomb.
-ZIP_MAX_RATIO = 200
-ZIP_MAX_BYTES = 512 * 1024 * 1024
-ZIP_MAX_ENTRIES = 10_000
+DEFAULT_MAX_EXPANDED = 256 * 2**20  # Settings.max_expanded_mb
 
 
 def check_name(name: str) -> None:
-    """Refuse names that could escape a folder or fool a terminal/UI."""
+    """Refuse names that could escape a folder or fool a terminal or the UI: path separators,
+    control characters (NUL...), and invisible format characters (bidi overrides that reverse
+    what is shown, zero-width spaces, byte-order marks)."""
     if not name or name in {".", ".."}:
         raise IngestError(repr(name), "the file has no name")
     if "/" in name or "\\" in name:
         raise IngestError(repr(name), "the file name contains a path separator")
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
+    if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
         raise IngestError(repr(name), "the file name contains control characters")
+    if any(unicodedata.category(ch) == "Cf" for ch in name):
+        raise IngestError(
+            repr(name),
+            "the file name contains invisible characters (bidi overrides, zero-width spaces "
+            "or a byte-order mark) that can disguise it",
+        )
 
 
 def kind_of(name: str) -> str:
@@ -52,13 +58,16 @@ def kind_of(name: str) -> str:
     return SUPPORTED[suffix]
 
 
-def load_bytes(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
+def load_bytes(
+    name: str, data: bytes, max_bytes: int, max_expanded: int = DEFAULT_MAX_EXPANDED
+) -> LoadedDocument:
     """Read one file's bytes into blocks.
 
     Args:
         name: the file's name (no folders); its extension picks the loader.
         data: the file's content.
         max_bytes: size limit (``Settings.max_file_bytes``).
+        max_expanded: how far an archive format (DOCX) may expand (``max_expanded_mb``).
 
     Raises:
         IngestError: the file is empty, too big, unsupported, damaged or has no text.
@@ -73,69 +82,10 @@ def load_bytes(name: str, data: bytes, max_bytes: int) -> LoadedDocument:
             f"the file is {len(data) / 2**20:.1f} MB, over the limit of "
             f"{max_bytes / 2**20:.0f} MB (DOCENT_MAX_FILE_MB)",
         )
-    doc = _LOADERS[kind](name, data)
+    doc = load_docx(name, data, max_expanded) if kind == "docx" else _LOADERS[kind](name, data)
     if not any(b.text.strip() for b in doc.blocks):
         raise IngestError(name, "contains no readable text")
     return doc
-
-
-# -- DOCX ------------------------------------------------------------------------------------
-def _load_docx(name: str, data: bytes) -> LoadedDocument:
-    import docx
-
-    _check_zip(name, data)
-    try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception as exc:
-        raise IngestError(name, f"is not a valid Word document ({exc})") from exc
-    blocks: list[Block] = []
-    path: list[str] = []
-    lines: list[str] = []
-
-    def flush() -> None:
-        if lines:
-            blocks.append(Block("\n".join(lines), None, list(path)))
-            lines.clear()
-
-    for para in document.paragraphs:
-        text = para.text.strip()
-        level = _heading_level(para.style.name if para.style is not None else "")
-        if level and text:
-            flush()
-            path = path[: level - 1] + [text]
-        elif text:
-            lines.append(text)
-    flush()
-    for table in document.tables:
-        rows = [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
-        if any(r.strip(" |") for r in rows):
-            blocks.append(Block("\n".join(rows), None, []))
-    return LoadedDocument(name, "docx", 0, blocks)
-
-
-def _heading_level(style: str) -> int:
-    if style == "Title":
-        return 1
-    match = re.match(r"Heading (\d)", style)
-    return int(match.group(1)) if match else 0
-
-
-def _check_zip(name: str, data: bytes) -> None:
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise IngestError(name, "is not a valid Word document (not a zip archive)")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-    except zipfile.BadZipFile as exc:
-        raise IngestError(name, f"is not a valid Word document ({exc})") from exc
-    total = sum(i.file_size for i in infos)
-    packed = sum(i.compress_size for i in infos) or 1
-    if len(infos) > ZIP_MAX_ENTRIES or total > ZIP_MAX_BYTES or total / packed > ZIP_MAX_RATIO:
-        raise IngestError(
-            name,
-            f"refused: it would expand to {total / 2**20:.0f} MB from "
-            f"{len(data) / 2**10:.0f} KB (a zip bomb?)",
-        )
 
 
 # -- Markdown, text, HTML, CSV -----------------------------------------------------------------
@@ -265,7 +215,6 @@ def _load_csv(name: str, data: bytes) -> LoadedDocument:
 
 _LOADERS: dict[str, Callable[[str, bytes], LoadedDocument]] = {
     "pdf": load_pdf,
-    "docx": _load_docx,
     "markdown": _load_markdown,
     "text": _load_text,
     "html": _load_html,

@@ -7,7 +7,7 @@ so the embedding model (the slow part) is kept busy.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,14 +17,13 @@ import numpy as np
 
 from ingest.chunking import Chunk, chunk_document
 from ingest.errors import IngestError
-from ingest.loaders import SUPPORTED, LoadedDocument, load_bytes
+from ingest.loaders import LoadedDocument, load_bytes
+from ingest.results import FileResult, Status
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.collection import Collection
 from rag.config import Settings
 from rag.docstore import DocumentRecord
 from rag.embeddings import Embedder
-
-Status = Literal["indexed", "already indexed", "replaced", "failed"]
 
 
 @dataclass
@@ -44,17 +43,6 @@ class Source:
     def from_bytes(cls, name: str, data: bytes) -> Source:
         """An upload already in memory."""
         return cls(name, lambda: data, len(data))
-
-
-@dataclass
-class FileResult:
-    """How one file ended."""
-
-    name: str
-    status: Status
-    chunks: int = 0
-    pages: int = 0
-    reason: str = ""
 
 
 @dataclass
@@ -82,24 +70,6 @@ class _Prepared:
     doc: LoadedDocument | None = None
     chunks: list[Chunk] | None = None
     error: str = ""
-
-
-def find_files(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult]]:
-    """Expand folders (recursively) to supported files; missing paths become failures."""
-    found: list[Path] = []
-    missing: list[FileResult] = []
-    for path in paths:
-        if path.is_dir():
-            found += sorted(
-                p
-                for p in path.rglob("*")
-                if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith(".")
-            )
-        elif path.is_file():
-            found.append(path)
-        else:
-            missing.append(FileResult(str(path), "failed", reason="no such file or folder"))
-    return found, missing
 
 
 def ingest_sources(
@@ -279,7 +249,9 @@ def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Sett
         prepared = _Prepared(source, doc_id)
         if doc_id in known:
             return prepared
-        prepared.doc = load_bytes(source.name, data, settings.max_file_bytes)
+        prepared.doc = load_bytes(
+            source.name, data, settings.max_file_bytes, int(settings.max_expanded_mb * 2**20)
+        )
         prepared.chunks = chunk_document(
             prepared.doc,
             settings.chunk_size,

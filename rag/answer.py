@@ -168,6 +168,15 @@ class Answerer:
             model=self.llm.model if self.llm else None,
         )
         turns = list(history or [])[-HISTORY_TURNS:]
+        size, limit = count_tokens(question), self.settings.max_question_tokens
+        if size > limit:
+            result.mode = "error"
+            result.error = result.answer = (
+                f"Your question is {size:,} tokens long; Docent takes questions of up to "
+                f"{limit:,} tokens (DOCENT_MAX_QUESTION_TOKENS). Ask about one thing at a time, "
+                "or add a long text as a document and ask about it."
+            )
+            return AnswerStream(result, iter([result.answer]))
         return AnswerStream(result, self._run(result, collection, turns, k))
 
     def _run(

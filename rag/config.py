@@ -6,12 +6,13 @@ import math
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
@@ -30,7 +31,11 @@ class Settings(BaseSettings):
     """Everything Docent can be configured with; env vars are ``DOCENT_<FIELD>``."""
 
     model_config = SettingsConfigDict(
-        env_prefix="DOCENT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+        env_prefix="DOCENT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
     )
 
     # Storage
@@ -50,6 +55,8 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=200, ge=20, le=4000)
     chunk_overlap: int = Field(default=30, ge=0)
     max_file_mb: float = Field(default=200.0, gt=0)
+    # A DOCX is a zip: its parts may expand to at most this much in all (zip bombs)
+    max_expanded_mb: float = Field(default=256.0, gt=0)
 
     # Retrieval
     top_k: int = Field(default=5, ge=1, le=50)
@@ -69,6 +76,19 @@ class Settings(BaseSettings):
     llm_max_retries: int = 2
     llm_context_tokens: int = 8192
     llm_answer_tokens: int = 700
+    max_question_tokens: int = Field(default=1000, ge=10)
+    # Other models a session may pick at the operator's endpoint (comma-separated)
+    llm_models: Annotated[list[str], NoDecode] = []
+    # May a session use its own endpoint (with its own key)? Unset: yes without accounts.
+    user_endpoints: bool | None = None
+
+    # Accounts: "none" = one person at this machine (the app binds 127.0.0.1), "accounts" =
+    # sign-in, per-user collections, saved chats per user
+    auth: Literal["none", "accounts"] = "none"
+    session_hours: float = Field(default=12.0, gt=0)
+    signin_failures: int = Field(default=5, ge=1)  # failures before sign-in is throttled
+    signin_lockout_s: float = Field(default=60.0, ge=0)  # first lockout; doubles each time
+    sso_auto_create: bool = True  # a first single sign-on creates a (non-admin) user
 
     @classmethod
     def settings_customise_sources(
@@ -82,6 +102,14 @@ class Settings(BaseSettings):
         """Init values, then the environment, then ``.env``, then Streamlit's secrets file."""
         secrets = StreamlitSecrets(settings_cls)
         return init_settings, env_settings, dotenv_settings, secrets, file_secret_settings
+
+    @field_validator("llm_models", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """``DOCENT_LLM_MODELS=a,b`` (a comma list, not JSON)."""
+        if isinstance(value, str):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
 
     @field_validator(
         "chroma_host", "database_url", "llm_base_url", "llm_api_key", "cross_encoder", mode="before"
@@ -101,6 +129,16 @@ class Settings(BaseSettings):
     def llm_configured(self) -> bool:
         """True when an LLM endpoint (a base URL, or an OpenAI key) is set."""
         return bool(self.llm_base_url or self.llm_api_key)
+
+    @property
+    def allowed_llm_models(self) -> list[str]:
+        """Models a session may choose at the operator's endpoint (the default first)."""
+        return list(dict.fromkeys([self.llm_model, *self.llm_models]))
+
+    @property
+    def user_endpoints_allowed(self) -> bool:
+        """Whether a session may send questions to an endpoint of its own choosing."""
+        return self.user_endpoints if self.user_endpoints is not None else self.auth == "none"
 
     @property
     def max_file_bytes(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from rag.passage import Passage
@@ -51,13 +52,21 @@ class Prompt:
     budget: PromptBudget
 
 
+_TAG = re.compile(r"<(\s*/?\s*)(sources?|conversation)\b", re.IGNORECASE)
+
+
+def neutralise_tags(text: str) -> str:
+    """Text that can neither open nor close Docent's delimiters (``<source``, ``</SOURCES>``,
+    ``<conversation>``... in any case): their ``<`` becomes ``&lt;``."""
+    return _TAG.sub(lambda m: "&lt;" + m.group(1) + m.group(2), text)
+
+
 def format_sources(passages: list[Passage]) -> str:
-    """The delimited source block; text that could close the block early is neutralised."""
+    """The delimited source block; document text can't forge or close a source."""
     blocks = []
     for n, p in enumerate(passages, start=1):
-        text = p.text.replace("</source", "<\\/source")  # also covers </sources
-        label = p.label.replace('"', "'")
-        blocks.append(f'<source id="{n}" from="{label}">\n{text}\n</source>')
+        label = neutralise_tags(p.label).replace('"', "'")
+        blocks.append(f'<source id="{n}" from="{label}">\n{neutralise_tags(p.text)}\n</source>')
     return "<sources>\n" + "\n".join(blocks) + "\n</sources>"
 
 

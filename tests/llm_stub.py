@@ -31,6 +31,7 @@ class LLMStub:
     def __init__(self, replies: list[Reply]) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []  # per request, as the server received them
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +41,7 @@ class LLMStub:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 stub.requests.append(body)
+                stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = stub.replies.pop(0) if len(stub.replies) > 1 else stub.replies[0]
                 time.sleep(reply.delay_s)
                 if reply.status != 200:

@@ -147,3 +147,109 @@ def test_llm_errors_are_friendly_and_the_chat_goes_on(
         _ask(at, "How do honey bees tell direction?")
         assert at.chat_message[-1].markdown[0].value == "Bees dance to show direction [1]."
         assert "mode llm" in _captions(at) and "📌 [1] facts.pdf, p. 2" in "\n".join(_labels(at))
+
+
+def test_the_servers_key_never_goes_to_a_sessions_own_endpoint(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # H1: a session pointing "its" endpoint at an attacker's URL got the server's key.
+    from tests.llm_stub import LLMStub, Reply
+
+    with (
+        LLMStub([Reply("Operator answer [1].")]) as operator,
+        LLMStub([Reply("Attacker answer [1].")]) as attacker,
+    ):
+        monkeypatch.setenv("DOCENT_LLM_BASE_URL", operator.base_url)
+        monkeypatch.setenv("DOCENT_LLM_API_KEY", "sk-operator-secret")
+        get_settings.cache_clear()
+        at = _app()
+        _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+        at.sidebar.toggle(key="use_own_endpoint").set_value(True).run()
+        at.sidebar.text_input(key="own_base_url").set_value(attacker.base_url).run()
+        _ask(at, "How do honey bees tell direction?")
+        assert at.chat_message[-1].markdown[0].value == "Attacker answer [1]."
+        assert operator.requests == [] and len(attacker.requests) == 1
+        sent = attacker.headers[0].get("authorization", "")
+        assert "sk-operator-secret" not in sent  # the session gave no key, so none of ours
+        # Back on the server's endpoint, only the models it offers can be picked
+        at.sidebar.toggle(key="use_own_endpoint").set_value(False).run()
+        assert at.sidebar.selectbox(key="llm_model").options == ["gpt-4o-mini"]
+        _ask(at, "How do honey bees tell direction?")
+        assert operator.headers[0]["authorization"] == "Bearer sk-operator-secret"
+        assert operator.requests[0]["model"] == "gpt-4o-mini"
+
+
+def _shown_strings(at: AppTest) -> list[str]:
+    """Every string any element of the page carries (bodies, labels, help texts, captions)."""
+    from google.protobuf.json_format import MessageToDict
+
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "DESCRIPTOR"):
+            stack: list[object] = [MessageToDict(proto)]
+            while stack:
+                item = stack.pop()
+                if isinstance(item, dict):
+                    stack += list(item.values())
+                elif isinstance(item, list):
+                    stack += item
+                elif isinstance(item, str):
+                    out.append(item)
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return out
+
+
+def test_remote_images_in_headings_and_file_names_are_never_rendered(app_env: Path) -> None:
+    # H3: headings (Markdown, HTML, DOCX, PDF bookmark) and a file name holding image Markdown
+    # were rendered as images, so the reader's browser fetched them.
+    from markdown_it import MarkdownIt
+
+    from tests.helpers import make_docx
+
+    img = "![x](http://127.0.0.1:9/track.png)"
+    body = "The secret word is swordfish, kept in the vault."
+    files = [
+        ("headings.md", f"# Vault {img}\n{body}\n".encode(), "text/markdown"),
+        ("page.html", f"<h1>Vault {img}</h1><p>{body}</p>".encode(), "text/html"),
+        ("notes.docx", make_docx([(f"Vault {img}", [body])]), "application/octet-stream"),
+        ("book.pdf", make_pdf([(f"Vault {img}", body)]), "application/pdf"),
+        ("![fn](https:127.0.0.1:9?x) x.md", f"{body}\n".encode(), "text/markdown"),
+    ]
+    at = _app()
+    _upload(at, files)
+    assert "5 documents" in "\n".join(h.value for h in at.sidebar.subheader)
+    _ask(at, "What is the secret word in the vault?")
+    assert "swordfish" in at.chat_message[-1].markdown[0].value
+    md = MarkdownIt("commonmark")
+    strings = _shown_strings(at)
+    assert any("track" in s for s in strings)  # the hostile text is on the page, as text
+    for text in strings:
+        html = md.render(text)
+        assert "<img" not in html and 'href="https:127' not in html, text
+
+
+def test_a_nul_or_a_bidi_override_in_a_file_name_is_refused_and_shown_safely(
+    app_env: Path,
+) -> None:
+    # H9: such names were accepted; a NUL replaced the page with a traceback until reload.
+    at = _app()
+    _upload(at, [("invoice\u202efdp.md", b"# B\nOther text.\n", "text/markdown")])
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert "invoice\u241afdp" in sidebar and "invisible characters" in sidebar
+    _upload(
+        at,
+        [
+            ("evil\x00name.md", b"# A\nText.\n", "text/markdown"),
+            ("virus.exe", b"MZ\x90\x00", "application/octet-stream"),
+        ],
+    )
+    assert not at.exception  # the page still works, and says what happened to each file
+    sidebar = "\n".join(c.value for c in at.sidebar.caption)
+    assert "evil\u241aname" in sidebar and "contains control characters" in sidebar
+    assert "virus\\.exe — unsupported file type" in sidebar
+    assert "0 documents" in "\n".join(h.value for h in at.sidebar.subheader)

@@ -62,6 +62,16 @@ def _zero_page_pdf() -> bytes:
     return out.getvalue()
 
 
+def _padded_bomb_docx() -> bytes:
+    """H5: one incompressible padding part hid a 150 MB document.xml from an averaged ratio."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>", zipfile.ZIP_DEFLATED)
+        archive.writestr("word/media/pad.bin", random.Random(3).randbytes(1_750_000))
+        archive.writestr("word/document.xml", b"\0" * (150 * 2**20), zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
 def _zip_bomb_docx() -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -78,7 +88,8 @@ CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("scan.pdf", _scanned_pdf, "OCR"),
     ("nopages.pdf", _zero_page_pdf, "no pages"),
     ("binary.txt", lambda: random.Random(1).randbytes(4096), "binary"),
-    ("bomb.docx", _zip_bomb_docx, "zip bomb"),
+    ("bomb.docx", _zip_bomb_docx, "DOCENT_MAX_EXPANDED_MB"),
+    ("padded.docx", _padded_bomb_docx, "word/document.xml would expand"),
     ("notzip.docx", lambda: b"this is not a zip file at all", "not a zip"),
     (
         "scripts.html",
@@ -90,6 +101,10 @@ CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("../escape.txt", lambda: b"hello", "path separator"),
     ("a\\b.txt", lambda: b"hello", "path separator"),
     ("bell\x07.txt", lambda: b"hello", "control characters"),
+    ("nul\x00.txt", lambda: b"hello", "control characters"),
+    ("invoice\u202efdp.txt", lambda: b"hello", "invisible characters"),  # shows "txt.pdf"
+    ("zero\u200bwidth.txt", lambda: b"hello", "invisible characters"),
+    ("\ufeffbom.txt", lambda: b"hello", "invisible characters"),
 ]
 
 
@@ -127,3 +142,37 @@ def test_bad_files_among_good_ones_lose_nothing(docent: Docent) -> None:
     assert before <= {c.chunk_id for c in collection.rows.chunks()}
     found, stored = chroma_finds(docent)
     assert found == stored == len(before) + 1
+
+
+def test_a_large_real_docx_loads_and_its_expansion_is_bounded_by_the_setting() -> None:
+    from tests.helpers import make_docx
+
+    paragraphs = [f"Paragraph {i} about section {i // 50}." for i in range(4000)]
+    data = make_docx([(f"Part {p}", paragraphs[p * 500 : (p + 1) * 500]) for p in range(8)])
+    doc = load_bytes("big.docx", data, 10 * 2**20)
+    assert [b.headings for b in doc.blocks] == [[f"Part {p}"] for p in range(8)]
+    assert doc.blocks[3].text.splitlines()[0] == "Paragraph 1500 about section 30."
+    with pytest.raises(IngestError, match="over the limit of 0 MB"):
+        load_bytes("big.docx", data, 10 * 2**20, max_expanded=100_000)
+
+
+def test_docx_tables_stay_under_their_heading_in_document_order() -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Prices", level=1)
+    document.add_paragraph("Before the table.")
+    table = document.add_table(rows=2, cols=2)
+    for r, row in enumerate([("Item", "Cost"), ("Tea", "3")]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_heading("After", level=1)
+    document.add_paragraph("Later text.")
+    out = io.BytesIO()
+    document.save(out)
+    doc = load_bytes("t.docx", out.getvalue(), 10 * 2**20)
+    assert [(b.headings, b.text) for b in doc.blocks] == [
+        (["Prices"], "Before the table."),
+        (["Prices"], "Item | Cost\nTea | 3"),
+        (["After"], "Later text."),
+    ]

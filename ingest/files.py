@@ -1,0 +1,93 @@
+"""Which files a command line names: folders walked, links and special files handled safely.
+
+A folder's files are ingested, but a symbolic link that leads out of the folder is skipped
+unless asked for (``--follow-links``): indexing a folder must not pick up ``/etc/shadow``
+through a link someone left in it. FIFOs, sockets and devices are reported, never opened (a
+FIFO would block the reader forever).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from ingest.loaders import SUPPORTED
+from ingest.results import FileResult
+
+_SPECIAL = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
+
+
+def find_files(
+    paths: Iterable[Path], follow_links: bool = False
+) -> tuple[list[Path], list[FileResult]]:
+    """Regular files to ingest (folders walked recursively), and what was refused or skipped.
+
+    Args:
+        paths: files and folders as the user named them (a link named here is followed).
+        follow_links: also follow links inside folders that lead out of them.
+    """
+    found: list[Path] = []
+    refused: list[FileResult] = []
+    for path in paths:
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            refused.append(FileResult(str(path), "failed", reason="no such file or folder"))
+            continue
+        if stat.S_ISDIR(mode):
+            _walk(path, follow_links, found, refused)
+        elif stat.S_ISREG(mode):
+            found.append(path)
+        else:
+            refused.append(_special(path, mode))
+    return found, refused
+
+
+def _walk(root: Path, follow_links: bool, found: list[Path], refused: list[FileResult]) -> None:
+    top = root.resolve()
+    for folder, dirs, files in os.walk(root, followlinks=False):
+        dirs.sort()
+        for name in sorted(dirs):
+            link = Path(folder, name)
+            if link.is_symlink() and not _inside(link, top):
+                refused.append(_left(link, "a folder"))
+        for name in sorted(files):
+            path = Path(folder, name)
+            if name.startswith(".") or path.suffix.lower() not in SUPPORTED:
+                continue
+            if path.is_symlink() and not follow_links and not _inside(path, top):
+                refused.append(_left(path, "a file"))
+                continue
+            try:
+                mode = path.stat().st_mode
+            except OSError:
+                refused.append(FileResult(str(path), "failed", reason="a broken link"))
+                continue
+            if stat.S_ISREG(mode):
+                found.append(path)
+            else:
+                refused.append(_special(path, mode))
+
+
+def _inside(path: Path, top: Path) -> bool:
+    return path.resolve().is_relative_to(top)
+
+
+def _left(path: Path, what: str) -> FileResult:
+    return FileResult(
+        str(path),
+        "skipped",
+        reason=f"a link to {what} outside the folder (use --follow-links to include it)",
+    )
+
+
+def _special(path: Path, mode: int) -> FileResult:
+    kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+    return FileResult(str(path), "failed", reason=f"is {kind}, not a regular file")

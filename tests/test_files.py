@@ -1,0 +1,53 @@
+"""Which files a command line names (H12): links out of a folder, FIFOs, devices, hidden files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ingest.files import find_files
+
+
+def _tree(tmp_path: Path) -> Path:
+    docs, outside = tmp_path / "docs", tmp_path / "secret"
+    (docs / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "shadow.txt").write_text("root:$6$hash")
+    (docs / "a.md").write_text("# A\ntext")
+    (docs / "sub" / "b.txt").write_text("text")
+    (docs / ".hidden.md").write_text("hidden")
+    (docs / "note.xyz").write_text("unsupported, not walked")
+    (docs / "inside-link.md").symlink_to(docs / "a.md")
+    (docs / "leak.txt").symlink_to(outside / "shadow.txt")
+    (docs / "leakdir").symlink_to(outside, target_is_directory=True)
+    (docs / "broken.md").symlink_to(docs / "nowhere.md")
+    os.mkfifo(docs / "pipe.txt")
+    return docs
+
+
+def test_links_out_of_a_folder_are_skipped_and_special_files_named(tmp_path: Path) -> None:
+    docs = _tree(tmp_path)
+    found, refused = find_files([docs])
+    assert sorted(p.relative_to(docs).as_posix() for p in found) == [
+        "a.md",
+        "inside-link.md",
+        "sub/b.txt",
+    ]
+    why = {Path(r.name).name: (r.status, r.reason) for r in refused}
+    assert why["leak.txt"][0] == "skipped" and "--follow-links" in why["leak.txt"][1]
+    assert why["leakdir"][0] == "skipped" and "a folder outside" in why["leakdir"][1]
+    assert why["pipe.txt"] == ("failed", "is a FIFO (named pipe), not a regular file")
+    assert why["broken.md"] == ("failed", "a broken link")
+
+
+def test_asked_for_links_are_followed(tmp_path: Path) -> None:
+    docs = _tree(tmp_path)
+    found, _ = find_files([docs], follow_links=True)
+    assert docs / "leak.txt" in found
+    # a path named on the command line is the user's own choice: a link there is followed
+    named, refused = find_files([docs / "leak.txt", docs / "pipe.txt", tmp_path / "gone.md"])
+    assert named == [docs / "leak.txt"]
+    assert [r.reason for r in refused] == [
+        "is a FIFO (named pipe), not a regular file",
+        "no such file or folder",
+    ]

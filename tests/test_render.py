@@ -1,0 +1,82 @@
+"""Untrusted text made safe to show: answers, document text, file names, the chat download."""
+
+from __future__ import annotations
+
+import pytest
+from markdown_it import MarkdownIt
+
+from rag.render import plain, safe_markdown
+from rag.transcript import chat_markdown
+
+# A viewer that renders raw HTML, as many Markdown viewers do (the downloaded transcript).
+VIEWER = MarkdownIt("commonmark", {"html": True})
+
+HOSTILE = (
+    "Intro ![pixel](http://127.0.0.1:9/t.png) and ![ref][r] then <script>alert(1)</script> "
+    '<iframe src="http://127.0.0.1:9"></iframe> <img src=x onerror=alert(1)> '
+    "[click](javascript:alert(1)) [page](data:text/html;base64,PHNjcmlwdD4=) "
+    "<data:text/html,hi> [ok](https://example.org/docs) [mail](mailto:a@b.org)\n\n"
+    "[r]: http://127.0.0.1:9/ref.png\n[bad]: javascript:alert(2)\n"
+)
+
+
+def _assert_inert(html: str) -> None:
+    for bad in ("<img", "<script", "<iframe", 'href="javascript', 'href="data:'):
+        assert bad not in html, (bad, html)
+
+
+def test_safe_markdown_keeps_text_and_safe_links_only() -> None:
+    # H8: data: links from the LLM stayed clickable; only http(s) and mailto may be links.
+    shown = safe_markdown(HOSTILE)
+    html = VIEWER.render(shown)
+    _assert_inert(html)
+    assert 'href="https://example.org/docs"' in html and 'href="mailto:a@b.org"' in html
+    assert "[image: pixel]" in html and "click (link removed)" in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as text, not run
+
+
+def test_code_is_left_exactly_as_written() -> None:
+    text = "R prints `x[1] <- 2` and:\n\n```r\n> x <- c(1, 2)\n[1] 42\n![not](an image)\n```\n"
+    assert safe_markdown(text) == text  # nothing in code is rewritten
+    html = VIEWER.render(safe_markdown(text))
+    assert "&lt;- 2" in html and "[1] 42" in html
+
+
+def test_plain_text_is_shown_literally() -> None:
+    name = "![fn](https:127.0.0.1:9?x) <b>x</b>\u202eevil\x00.md"
+    html = VIEWER.render(plain(name))
+    _assert_inert(html)
+    assert "<b>" not in html and "<a " not in html
+    assert "\u202e" not in html and "\x00" not in html  # invisible characters made visible
+    assert "![fn](https:127.0.0.1:9?x)" in html  # the name, literally
+
+
+@pytest.mark.parametrize("where", ["question", "answer", "source", "file name"])
+def test_the_downloaded_transcript_is_inert_in_any_viewer(where: str) -> None:
+    # H7: the Markdown download carried images, <script>, <iframe> and javascript: links.
+    fields = {"question": "q?", "answer": "a [1].", "source": "text", "file name": "f.md"}
+    fields[where] = HOSTILE
+    source = {
+        "number": 1,
+        "chunk_id": "c1",
+        "source": fields["file name"],
+        "page": 2,
+        "headings": ["Intro ![h](http://127.0.0.1:9/h.png)"],
+        "text": fields["source"],
+        "scores": {},
+    }
+    answer = {
+        "answer": fields["answer"],
+        "mode": "llm",
+        "model": "m",
+        "reranker": "none",
+        "sources": [source],
+        "citations": [source],
+    }
+    messages = [
+        {"role": "user", "content": fields["question"], "answer": None},
+        {"role": "assistant", "content": fields["answer"], "answer": answer},
+    ]
+    html = VIEWER.render(chat_markdown(messages))
+    _assert_inert(html)
+    assert "Sources" in html
