@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 PORT   ?= 8501
+# Loopback by default. Sharing Docent needs accounts first (DOCENT_AUTH=accounts), then e.g.
+# `make run ADDRESS=0.0.0.0`: without accounts the app refuses any address but loopback.
+ADDRESS ?= 127.0.0.1
 
 .PHONY: run test install install-dev chromium bench clean
 
@@ -29,7 +32,8 @@ install-dev: $(VENV)/.installed-dev
 UPLOAD_MB = $$($(PY) -c 'from rag.config import get_settings; print(get_settings().upload_limit_mb)')
 
 run: install
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.maxUploadSize $(UPLOAD_MB)
+	$(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) \
+	  --server.maxUploadSize $(UPLOAD_MB)
 
 # The browser test needs Debian's Chromium; install it when we can (root), else say how.
 chromium:

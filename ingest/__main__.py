@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.files import find_files
 from ingest.pipeline import Progress, Source, ingest_sources
+from rag.cli_answer import acting_user
 from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.docstore import DocumentRecord
@@ -22,6 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path, help="files and folders (recursive) to add")
     p.add_argument("--collection", help="collection name (default: DOCENT_COLLECTION)")
     p.add_argument("--data-dir", type=Path, help="data folder (default: DOCENT_DATA_DIR or ./data)")
+    p.add_argument("--user", help="act as this user (default: the local administrator)")
     p.add_argument(
         "--follow-links",
         action="store_true",
@@ -47,15 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         docent = Docent(Settings(**overrides) if overrides else get_settings())
         name = docent.settings.collection
+        user = acting_user(docent, args.user)
         if args.reindex:
             from rag.reindex import reindex
 
-            n = reindex(docent.library, name, docent.embedder)
+            n = reindex(docent.library, name, docent.embedder, user)
             print(
                 f"re-indexed {n} chunks of {name!r} with {docent.embedder.fingerprint.describe()}"
             )
             return 0
-        collection = docent.collection()
+        collection = docent.collection(user=user)
         if args.list:
             return _list(collection.documents())
         if args.delete:

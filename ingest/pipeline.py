@@ -82,6 +82,7 @@ def ingest_sources(
     """Index ``sources`` into ``collection``; a bad file is reported and the others go on.
 
     Raises:
+        AccessDenied: the collection's user may not add documents to it.
         StoreBusyError: another process is writing to this data dir (nothing was changed).
         EmbeddingMismatchError: the collection was built with another embedding model.
     """
@@ -89,8 +90,9 @@ def ingest_sources(
     results: dict[int, FileResult] = {}
     group = _Group()
     seen: set[str] = set()
+    collection.check_writable()  # a reader is refused before any file is read
     with collection.writing():
-        collection.check_vectors()  # a model mismatch fails before any file is read
+        collection.check_vectors()  # so is a model mismatch
         loader = _Loader(sources, {d.doc_id for d in collection.documents()}, embedder, settings)
         for i, prepared in enumerate(loader):
             name = prepared.source.name

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
+from rag.access import Role, User, require, role_of
 from rag.chunks import ChunkRecord
 from rag.docstore import CollectionRows, DocStore, DocumentRecord
 from rag.embeddings import Fingerprint
@@ -24,7 +25,11 @@ Writing = Callable[[], AbstractContextManager[None]]
 
 
 class Collection:
-    """One collection of a library (see :meth:`rag.library.Library.open`)."""
+    """One collection of a library, as one user sees it (see :meth:`rag.library.Library.open`).
+
+    Reading needs the ``read`` right (checked when the handle is made); every change checks
+    ``write`` (:mod:`rag.access`).
+    """
 
     def __init__(
         self,
@@ -34,8 +39,10 @@ class Collection:
         vectors: VectorStore,
         lexical: LexicalIndex,
         writing: Writing,
+        user: User,
+        role: Role,
     ) -> None:
-        self.name, self.fingerprint = name, fingerprint
+        self.name, self.fingerprint, self.user, self.role = name, fingerprint, user, role
         self.rows: CollectionRows = store.rows(name)
         self._store, self._vectors, self._lexical, self._writing = store, vectors, lexical, writing
 
@@ -75,6 +82,14 @@ class Collection:
         """
         return self._writing()
 
+    def check_writable(self) -> None:
+        """Fail now, before any file is read, if the user may not change this collection.
+
+        Raises:
+            AccessDenied: a reader (or no role at all).
+        """
+        require(self.user, self.role, "write", self.name)
+
     def check_vectors(self) -> None:
         """Fail now if Chroma's copy was made with another model (a shared server, say).
 
@@ -91,10 +106,10 @@ class Collection:
         Raises:
             StoreBusyError: another process or session is writing.
         """
+        require(self.user, self.role, "write", self.name)
         with self._writing():
             index = self.index  # before any row: a model mismatch in Chroma stops it here
-            if self.rows.fingerprint() is None:
-                self.rows.set_fingerprint(self.fingerprint)
+            self._claim()
             current = self.rows.documents()
             replaced = [older_versions(current, doc) for doc, _ in items]
             self.rows.add_pending(items)
@@ -106,11 +121,28 @@ class Collection:
             return replaced
 
     def delete_document(self, doc_id: str) -> None:
-        """Remove a document from Chroma, then from the durable store."""
+        """Remove a document from Chroma, then from the durable store.
+
+        Raises:
+            AccessDenied: the user may not change this collection.
+        """
+        require(self.user, self.role, "write", self.name)
         with self._writing():
+            self._claim()
             self.rows.set_state([doc_id], "deleting")
             with self._store.chroma_writing():
                 self._purge([doc_id])
+
+    def _claim(self) -> None:
+        """Under the lock: create the collection for this user, or check the right to write
+        again (another user may have made it, or changed the grants, since this handle)."""
+        exists, owner, grants = self.rows.access()
+        if not exists:
+            self.rows.set_fingerprint(self.fingerprint, owner=self.user.name)
+            self.role = role_of(self.user, self.user.name, {})
+            return
+        self.role = role_of(self.user, owner, grants)
+        require(self.user, self.role, "write", self.name)
 
     def refill(self) -> None:
         """Upsert every stored vector into Chroma, a document at a time (lock held)."""

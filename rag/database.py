@@ -50,6 +50,7 @@ collections_table = Table(
     Column("normalized", Integer, nullable=False),
     Column("created_at", Float, nullable=False),
     Column("generation", Integer, nullable=False, server_default="0"),
+    Column("owner", Text),  # the user who made it; None: made before accounts (admins manage)
 )
 documents_table = Table(
     "documents",
@@ -79,6 +80,69 @@ chunks_table = Table(
 )
 version_table = Table("schema_version", metadata, Column("version", Integer, nullable=False))
 
+# -- accounts, sharing and saved chats (schema version 3) ------------------------------------
+users_table = Table(
+    "users",
+    metadata,
+    Column("name", Text, primary_key=True),
+    Column("password_hash", Text),  # argon2; None for single-sign-on users
+    Column("admin", Integer, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    Column("sso_key", Text, unique=True),  # "<issuer>|<subject>" of a single sign-on identity
+)
+sessions_table = Table(
+    "user_sessions",
+    metadata,
+    Column("token_hash", Text, primary_key=True),  # sha256 of the token: a leak can't sign in
+    Column("user_name", Text, nullable=False, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+failures_table = Table(
+    "signin_failures",
+    metadata,
+    Column("key", Text, primary_key=True),  # "name:<name>" or "client:<address>"
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Float, nullable=False),
+    Column("locked_until", Float, nullable=False),
+)
+grants_table = Table(
+    "grants",
+    metadata,
+    Column("collection", Text, primary_key=True),
+    Column("grantee", Text, primary_key=True),  # a user name, or "*" for every user
+    Column("role", Text, nullable=False),  # reader | writer
+)
+chats_table = Table(
+    "chats",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_name", Text, nullable=False),
+    Column("collection", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("chats_by_user", "user_name", "updated_at"),
+)
+chat_messages_table = Table(
+    "chat_messages",
+    metadata,
+    Column("chat_id", Text, primary_key=True),
+    Column("idx", Integer, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("answer", Text),  # JSON: the answer as it was shown, sources' text included
+    Column("created_at", Float, nullable=False),
+)
+_V3_TABLES = [
+    users_table,
+    sessions_table,
+    failures_table,
+    grants_table,
+    chats_table,
+    chat_messages_table,
+]
+
 
 class SchemaTooNewError(RuntimeError):
     """The database was written by a newer Docent; this one must not touch it."""
@@ -98,9 +162,18 @@ def _v2_generation_column(conn: Connection) -> None:
     conn.execute(meta_table.delete().where(meta_table.c.key.like("generation:%")))
 
 
+def _v3_accounts(conn: Connection) -> None:
+    """Accounts, sharing and saved chats; collections get an owner."""
+    conn.execute(text("ALTER TABLE collections ADD COLUMN owner TEXT"))
+    metadata.create_all(conn, tables=_V3_TABLES)
+
+
 # Migration N takes a database at version N-1 to version N. Version 1 is the first schema
 # (before this table existed); a new database is created at the latest version directly.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _v2_generation_column}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {
+    2: _v2_generation_column,
+    3: _v3_accounts,
+}
 LATEST = max(MIGRATIONS)
 
 

@@ -17,12 +17,14 @@ from typing import Any, Literal
 import numpy as np
 from sqlalchemy import Connection, Row, and_, bindparam, func, select
 
+from rag.access import Grant
 from rag.chunks import ChunkMeta, ChunkRecord
 from rag.database import (
     Database,
     chunks_table,
     collections_table,
     documents_table,
+    grants_table,
     meta_table,
 )
 from rag.embeddings import Fingerprint
@@ -94,9 +96,25 @@ class DocStore:
                 ).scalars()
             )
 
+    def owners(self) -> dict[str, str | None]:
+        """Every collection's owner (None: made before accounts)."""
+        c = collections_table.c
+        with self.db.read() as conn:
+            return dict(conn.execute(select(c.name, c.owner)).tuples().all())
+
+    def grants(self) -> dict[str, dict[str, Grant]]:
+        """Every collection's grants: collection -> {grantee: reader | writer}."""
+        g = grants_table.c
+        out: dict[str, dict[str, Grant]] = {}
+        with self.db.read() as conn:
+            for row in conn.execute(select(g.collection, g.grantee, g.role)):
+                out.setdefault(row.collection, {})[row.grantee] = row.role
+        return out
+
     def drop_collection(self, collection: str) -> None:
         """Forget a collection and everything in it, in one transaction."""
         with self.db.write() as conn:
+            conn.execute(grants_table.delete().where(grants_table.c.collection == collection))
             conn.execute(chunks_table.delete().where(chunks_table.c.collection == collection))
             conn.execute(documents_table.delete().where(documents_table.c.collection == collection))
             conn.execute(collections_table.delete().where(collections_table.c.name == collection))
@@ -161,18 +179,41 @@ class CollectionRows:
             ).first()
         return Fingerprint(row.model, int(row.dimension), bool(row.normalized)) if row else None
 
-    def set_fingerprint(self, fp: Fingerprint, conn: Connection | None = None) -> None:
-        """Create the collection, or re-stamp it (after a re-index with another model)."""
+    def access(self) -> tuple[bool, str | None, dict[str, Grant]]:
+        """Whether the collection exists, its owner and its grants (grantee -> role)."""
+        c, g = collections_table.c, grants_table.c
+        with self.db.read() as conn:
+            row = conn.execute(select(c.owner).where(c.name == self.name)).first()
+            grants = conn.execute(
+                select(g.grantee, g.role).where(g.collection == self.name)
+            ).tuples()
+            return row is not None, row.owner if row else None, dict(grants.all())
+
+    def set_grant(self, grantee: str, role: Grant | None) -> None:
+        """Share with ``grantee`` (a user name or ``*``) as ``role``; None takes it back."""
+        g = grants_table.c
+        with self.db.write() as conn:
+            key = (g.collection == self.name) & (g.grantee == grantee)
+            conn.execute(grants_table.delete().where(key))
+            if role is not None:
+                conn.execute(
+                    grants_table.insert().values(collection=self.name, grantee=grantee, role=role)
+                )
+
+    def set_fingerprint(
+        self, fp: Fingerprint, conn: Connection | None = None, owner: str | None = None
+    ) -> None:
+        """Create the collection (owned by ``owner``), or re-stamp it after a re-index."""
         if conn is None:
             with self.db.write() as conn:
-                return self.set_fingerprint(fp, conn)
+                return self.set_fingerprint(fp, conn, owner)
         values = {"model": fp.model, "dimension": fp.dimension, "normalized": int(fp.normalized)}
         c = collections_table.c
         updated = conn.execute(collections_table.update().where(c.name == self.name).values(values))
         if not updated.rowcount:
             conn.execute(
                 collections_table.insert().values(
-                    name=self.name, created_at=time.time(), generation=0, **values
+                    name=self.name, created_at=time.time(), generation=0, owner=owner, **values
                 )
             )
         return None

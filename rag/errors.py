@@ -6,6 +6,8 @@ import sys
 
 from pydantic import ValidationError
 
+from rag.access import AccessDenied
+from rag.accounts import AccountError
 from rag.database import SchemaTooNewError
 from rag.embeddings import EmbeddingModelError
 from rag.lock import StoreBusyError
@@ -13,6 +15,8 @@ from rag.vectors import EmbeddingMismatchError, StoreUnavailableError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
     ValidationError,
+    AccessDenied,
+    AccountError,
     StoreBusyError,
     EmbeddingMismatchError,
     StoreUnavailableError,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from rag.access import MAINTENANCE, Grant, Role, User, require, role_of
 from rag.collection import Collection
 from rag.config import Settings, check_collection_name
 from rag.database import open_database
@@ -63,15 +64,22 @@ class Library:
         return VectorStore(self.settings, chroma_folder(self.settings, self.store))
 
     # -- collections ---------------------------------------------------------------------------
-    def open(self, name: str, verify: bool = True) -> Collection:
-        """A handle on collection ``name`` (it exists once a document is added).
+    def open(self, name: str, user: User | None = None, verify: bool = True) -> Collection:
+        """A handle on collection ``name`` for ``user`` (default: the local administrator).
+
+        A collection that does not exist yet is the opener's: it is made, owned by them, when
+        they add the first document.
 
         Raises:
             ValueError: ``name`` is not a valid collection name.
+            AccessDenied: ``user`` may not read it.
             EmbeddingMismatchError: the collection was made with another model (unless
                 ``verify`` is False, which only re-indexing uses).
         """
         check_collection_name(name)
+        user = user or User.local()
+        role = self._role(name, user)
+        require(user, role, "read", name)
         stored = self.store.rows(name).fingerprint()
         if verify and stored is not None and stored != self.fingerprint:
             raise EmbeddingMismatchError(name, stored, self.fingerprint)
@@ -79,21 +87,55 @@ class Library:
         lexical = self._lexical.setdefault(
             name, LexicalIndex(self.settings.data_dir / "bm25" / name)
         )
-        return Collection(name, fingerprint, self.store, self.vectors, lexical, self.writing)
+        return Collection(
+            name, fingerprint, self.store, self.vectors, lexical, self.writing, user, role
+        )
 
-    def collections(self) -> list[str]:
-        """Names of the collections that hold (or held) documents."""
-        return self.store.collections()
+    def collections(self, user: User | None = None) -> list[str]:
+        """Names of the collections ``user`` may read (default: all)."""
+        names = self.store.collections()
+        if user is None:
+            return names
+        owners, grants = self.store.owners(), self.store.grants()
+        return [n for n in names if role_of(user, owners.get(n), grants.get(n, {})) != "none"]
 
-    def delete_collection(self, name: str) -> None:
-        """Drop a whole collection: its vectors, then its rows."""
+    def _role(self, name: str, user: User) -> Role:
+        """``user``'s role on ``name``; a collection that does not exist yet would be theirs."""
+        exists, owner, grants = self.store.rows(name).access()
+        return role_of(user, owner, grants) if exists else role_of(user, user.name, {})
+
+    def access(self, name: str, user: User) -> tuple[str | None, dict[str, Grant]]:
+        """Who owns ``name`` and whom it is shared with (for a user who may read it)."""
+        require(user, self._role(name, user), "read", name)
+        _, owner, grants = self.store.rows(name).access()
+        return owner, grants
+
+    def share(self, name: str, user: User, grantee: str, role: Grant | None) -> None:
+        """Share ``name`` with ``grantee`` (a user name or ``*`` for everyone) as ``role``,
+        or stop sharing (``None``).
+
+        Raises:
+            AccessDenied: ``user`` is neither its owner nor an admin, or it does not exist.
+        """
+        exists, owner, grants = self.store.rows(name).access()
+        require(user, role_of(user, owner, grants) if exists else "none", "manage", name)
+        self.store.rows(name).set_grant(grantee, role)
+
+    def delete_collection(self, name: str, user: User | None = None) -> None:
+        """Drop a whole collection: its vectors, then its rows.
+
+        Raises:
+            AccessDenied: ``user`` is neither its owner nor an admin.
+        """
         check_collection_name(name)
+        user = user or User.local()
+        require(user, self._role(name, user), "manage", name)
         with self.writing(), self.store.chroma_writing():
             self.vectors.drop(name)
             self.store.drop_collection(name)
 
     def _all(self) -> list[Collection]:
-        return [self.open(name, verify=False) for name in self.collections()]
+        return [self.open(name, MAINTENANCE, verify=False) for name in self.collections()]
 
     # -- writing -------------------------------------------------------------------------------
     @contextmanager

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rag.access import User, require
 from rag.embeddings import Embedder
 from rag.library import Library
 
 STEP = 256
 
 
-def reindex(library: Library, name: str, embedder: Embedder) -> int:
+def reindex(library: Library, name: str, embedder: Embedder, user: User | None = None) -> int:
     """Replace every vector of collection ``name`` with ``embedder``'s; returns the chunk count.
 
     The chunk text kept in the durable store is re-embedded (with its heading prefix, as at
     ingest); the new vectors and fingerprint are committed together, then Chroma's collection is
     rebuilt from them under the dirty mark, so a crash part-way is finished by recovery.
     """
+    user = user or User.local()
+    require(user, library.open(name, user, verify=False).role, "manage", name)
     with library.writing():
-        old = library.open(name, verify=False)
+        old = library.open(name, user, verify=False)
         chunks = list(old.rows.chunks())
         fresh = []
         for start in range(0, len(chunks), STEP):
@@ -33,5 +36,5 @@ def reindex(library: Library, name: str, embedder: Embedder) -> int:
         old.rows.replace_vectors(fresh, embedder.fingerprint)
         with library.store.chroma_writing():
             library.vectors.drop(name)
-            library.open(name).refill()
+            library.open(name, user).refill()
         return len(chunks)

@@ -10,8 +10,11 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
+from rag.access import User
+from rag.accounts import Accounts
 from rag.answer import Answerer, AnswerStream, SearchResult
 from rag.assets import prepare
+from rag.chats import ChatStore
 from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.embeddings import Embedder
@@ -89,12 +92,15 @@ class Docent:
         self.settings = settings or get_settings()
         self.embedder: Embedder = prepare(self.settings)
         self.library = Library(self.settings, self.embedder.fingerprint)
+        self.accounts = Accounts(self.library.store.db, self.settings)
+        self.chats = ChatStore(self.library.store.db)
         self._cross_encoders: dict[str, Reranker] = {}
         self._lock = threading.Lock()
 
-    def collection(self, name: str | None = None) -> Collection:
-        """A handle on ``name`` (default: the configured collection)."""
-        return self.library.open(name or self.settings.collection)
+    def collection(self, name: str | None = None, user: User | None = None) -> Collection:
+        """A handle on ``name`` (default: the configured collection) for ``user`` (default:
+        the local administrator)."""
+        return self.library.open(name or self.settings.collection, user)
 
     def answerer(self, settings: Settings | None = None) -> Answerer:
         """The answering pipeline for ``settings`` (default: Docent's own)."""
@@ -112,9 +118,10 @@ class Docent:
         collection: str | None = None,
         k: int | None = None,
         settings: Settings | None = None,
+        user: User | None = None,
     ) -> SearchResult:
-        """The top passages for ``query``."""
-        return self.answerer(settings).search(query, self.collection(collection), k)
+        """The top passages for ``query`` (``user`` must be allowed to read the collection)."""
+        return self.answerer(settings).search(query, self.collection(collection, user), k)
 
     def ask(
         self,
@@ -123,9 +130,11 @@ class Docent:
         history: list[Turn] | None = None,
         k: int | None = None,
         settings: Settings | None = None,
+        user: User | None = None,
     ) -> AnswerStream:
         """A streamed, cited answer (iterate it, then read ``.result``)."""
-        return self.answerer(settings).ask(question, self.collection(collection), history, k)
+        target = self.collection(collection, user)
+        return self.answerer(settings).ask(question, target, history, k)
 
     def close(self) -> None:
         """Release the writer lock and the database."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from rag.config import get_settings
 from tests.conftest import REPO
 from tests.helpers import FACTS, make_pdf
+from ui.library import ICONS
 
 APP = str(REPO / "app.py")
 
@@ -37,11 +39,22 @@ def _app() -> AppTest:
 
 
 def _upload(at: AppTest, files: list[tuple[str, bytes, str]]) -> None:
+    """Upload, press Index, and wait for the background job to report every file."""
     at.sidebar.file_uploader[0].set_value(files)
     at.run()
     next(b for b in at.sidebar.button if b.label == "Index").click()
     at.run()
+    deadline = time.monotonic() + 300
+    while len(_results(at)) < len(files) and not at.sidebar.error:
+        assert time.monotonic() < deadline, "indexing did not finish"
+        time.sleep(0.2)
+        at.run()
     assert not at.exception, at.exception
+
+
+def _results(at: AppTest) -> list[str]:
+    """The sidebar lines that say how each file of the last upload ended."""
+    return [c.value for c in at.sidebar.caption if c.value.split(" ", 1)[0] in ICONS.values()]
 
 
 def _captions(at: AppTest) -> str:

@@ -37,15 +37,18 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "data"
 
 
-def _rag(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _rag(
+    *args: str | Path, stdin: str = "", module: str = "rag"
+) -> subprocess.CompletedProcess[str]:
     env_free = {"DOCENT_LLM_BASE_URL": "", "OPENAI_API_KEY": "", "DOCENT_LLM_API_KEY": ""}
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "rag", *map(str, args)],
+        [sys.executable, "-m", module, *map(str, args)],
         cwd=REPO,
         capture_output=True,
         text=True,
+        input=stdin,
         timeout=600,
         env={**os.environ, **env_free},
     )
@@ -120,3 +123,54 @@ def test_batch_questions_in_order(data_dir: Path, tmp_path: Path) -> None:
     plain.write_text("largest glacier in the Alps?\n\nKilauea eruption years?\n")
     run = _rag("search", "--questions", plain, "--collection", "cli", "--data-dir", data_dir)
     assert [json.loads(x)["results"][0]["page"] for x in run.stdout.splitlines()] == [3, 1]
+
+
+def test_a_question_of_stop_words_gets_results_not_a_traceback(data_dir: Path) -> None:
+    # H4: "???" or "the" made bm25s raise IndexError: a traceback and exit 1.
+    for question in ("???", "the", "a an the of"):
+        run = _rag("search", question, "--collection", "cli", "--data-dir", data_dir, "--json")
+        assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+        assert json.loads(run.stdout)["results"]
+    run = _rag("ask", "the", "--collection", "cli", "--data-dir", data_dir, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["mode"] in ("extractive", "not-found")
+
+
+def test_users_and_acting_as_one(data_dir: Path, tmp_path: Path) -> None:
+    d = ["--data-dir", str(data_dir)]
+    added = _rag(
+        "users", *d, "add", "alice", "--admin", "--password-stdin", stdin="correct horse\n"
+    )
+    assert added.returncode == 0 and "added admin alice" in added.stdout, added.stderr
+    assert (
+        _rag("users", *d, "add", "bob", "--password-stdin", stdin="battery staple\n").returncode
+        == 0
+    )
+    short = _rag("users", *d, "add", "cat", "--password-stdin", stdin="short\n")
+    assert short.returncode == 2 and "too short" in short.stderr
+    listed = _rag("users", *d, "list").stdout.splitlines()
+    assert [line.split("\t")[:3] for line in listed] == [
+        ["alice", "admin", "password"],
+        ["bob", "user", "password"],
+    ]
+    ask = ["search", "bees", "--collection", "cli", *d, "--json"]
+    denied = _rag(*ask, "--user", "bob")  # "cli" belongs to the local administrator
+    assert (
+        denied.returncode == 2 and "bob has no access to a collection named 'cli'" in denied.stderr
+    )
+    assert _rag(*ask, "--user", "alice").returncode == 0  # an admin
+    assert _rag(*ask, "--user", "nobody").returncode == 2
+    shared = _rag("share", "cli", "bob", "--role", "reader", *d)
+    assert shared.returncode == 0 and "bob is reader" in shared.stdout, shared.stderr
+    assert json.loads(_rag(*ask, "--user", "bob").stdout)["results"]
+    note = tmp_path / "bob.md"
+    note.write_text("# Bob\nBob's note.\n")
+    wrote = _rag(note, "--collection", "cli", *d, "--user", "bob", module="ingest")
+    assert wrote.returncode == 2 and "bob is a reader of 'cli'" in wrote.stderr
+    assert (
+        _rag("users", *d, "passwd", "bob", "--password-stdin", stdin="new battery\n").returncode
+        == 0
+    )
+    assert _rag("users", *d, "remove", "bob").returncode == 0
+    assert "bob" not in _rag("users", *d, "list").stdout
+    assert _rag(*ask, "--user", "bob").returncode == 2

@@ -1,0 +1,121 @@
+"""``python -m rag search|ask``: ranked passages, or a streamed, cited answer, from the terminal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from rag.access import AccessDenied, User
+from rag.answer import AnswerResult, SearchResult
+from rag.config import Settings, get_settings
+from rag.errors import USER_ERRORS, report
+from rag.system import Docent
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``search`` and ``ask``."""
+    for name, help_text in (("search", "ranked passages"), ("ask", "a grounded, cited answer")):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("question", nargs="?", help="the question (or use --questions)")
+        cmd.add_argument(
+            "--questions", type=Path, help="JSONL with a 'question' field, or one question per line"
+        )
+        cmd.add_argument("--collection", help="collection (default: DOCENT_COLLECTION)")
+        cmd.add_argument("--data-dir", type=Path, help="data folder (default: ./data)")
+        cmd.add_argument("--k", type=int, help="passages to return / give to the answer")
+        cmd.add_argument("--json", action="store_true", help="one JSON object per result")
+        cmd.add_argument("--user", help="act as this user (default: the local administrator)")
+        cmd.set_defaults(run=run)
+
+
+def read_questions(path: Path) -> list[str]:
+    """Questions from a JSONL file (``question`` field) or a plain file, one per line."""
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        out.append(str(json.loads(line)["question"]) if line.startswith("{") else line)
+    return out
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """The settings, with ``--collection`` / ``--data-dir`` applied."""
+    overrides = {
+        k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v
+    }
+    return Settings(**overrides) if overrides else get_settings()
+
+
+def acting_user(docent: Docent, name: str | None) -> User:
+    """``--user NAME`` (who must exist), or the local administrator."""
+    if name is None:
+        return User.local()
+    user = docent.accounts.user(name)
+    if user is None:
+        raise AccessDenied(f"no user named {name!r}")
+    return user
+
+
+def run(args: argparse.Namespace) -> int:
+    """Search or ask; returns the exit code."""
+    if bool(args.question) == bool(args.questions):
+        print("error: give a question or --questions FILE (not both)", file=sys.stderr)
+        return 2
+    try:
+        docent = Docent(settings_from(args))
+        user = acting_user(docent, args.user)
+        answerer, collection = docent.answerer(), docent.collection(user=user)
+        questions = read_questions(args.questions) if args.questions else [args.question]
+        as_json = args.json or args.questions is not None
+        for question in questions:
+            if args.command == "search":
+                _print_search(answerer.search(question, collection, args.k), as_json)
+            else:
+                stream = answerer.ask(question, collection, k=args.k)
+                if as_json:
+                    for _ in stream:
+                        pass
+                    print(json.dumps(stream.result.to_dict(), default=str))
+                else:
+                    for delta in stream:
+                        print(delta, end="", flush=True)
+                    _print_answer_notes(stream.result)
+        return 0
+    except USER_ERRORS as exc:
+        return report(exc)
+
+
+def _print_search(result: SearchResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result.to_dict()))
+        return
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for n, p in enumerate(result.passages, start=1):
+        s = p.scores
+        graded = f"  llm {s.llm:.0f}/10" if s.llm is not None else ""
+        print(
+            f"[{n}] {p.label}   rerank {_fmt(s.rerank)}  dense {_fmt(s.dense)}  "
+            f"bm25 {_fmt(s.bm25)}  fused #{s.fused_rank}{graded}"
+        )
+        print("    " + " ".join(p.text.split())[:300] + "\n")
+
+
+def _print_answer_notes(r: AnswerResult) -> None:
+    if r.answer and r.mode == "llm":
+        print(f"\n\n({len(r.citations)} citations kept, {r.removed_citations} removed)", end="")
+    print("\n\nSources:")
+    for n, p in enumerate(r.sources, start=1):
+        print(f"  [{n}] {p.label}")
+    model = f", model {r.model}" if r.model else ""
+    print(
+        f"\nmode {r.mode}{model}, reranker {r.reranker}"
+        + "".join(f"\nwarning: {w}" for w in r.warnings)
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"

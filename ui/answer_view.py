@@ -1,0 +1,80 @@
+"""An answer on the page: its badge, its sources (expandable, with every score) and small print.
+
+Answers are drawn from their saved JSON form, so a fresh answer and one from a reopened chat
+look the same; a source no longer in the collection is marked as an older version.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from rag.render import plain, safe_markdown
+from rag.transcript import source_label
+
+MODE_BADGES = {
+    "llm": ("🧠", "Answer written by the LLM from the sources below."),
+    "extractive": ("📎", "No LLM is configured: these sentences are quoted from your documents."),
+    "not-found": ("🚫", "Your documents don't seem to cover this, so Docent did not guess."),
+    "error": ("⚠️", "The LLM endpoint failed; the chat still works."),
+}
+
+
+def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
+    """Badge, sources and small print under an answer.
+
+    Args:
+        answer: the answer's JSON form (``AnswerResult.to_dict()``).
+        gone: chunk ids no longer in the collection: those sources are an older version.
+    """
+    icon, why = MODE_BADGES[answer["mode"]]
+    st.caption(f"{icon} {why}")
+    cited = {c["number"] for c in answer["citations"]}
+    for source in answer["sources"]:
+        n = source["number"]
+        mark = "📌 " if n in cited else ""
+        old = " (older version)" if gone and source["chunk_id"] in gone else ""
+        with st.expander(f"{mark}[{n}] {plain(source_label(source))}{old}"):
+            if old:
+                st.caption(
+                    "🕰 This passage is from a version of the document that was replaced or "
+                    "deleted since: it is shown as it was when the answer was given."
+                )
+            if source["headings"]:
+                st.caption(" › ".join(plain(h) for h in source["headings"]))
+            st.markdown(safe_markdown(source["text"]))
+            sc = source["scores"]
+            graded = f" · LLM grade {sc['llm']:.0f}/10" if sc.get("llm") is not None else ""
+            st.caption(
+                f"rerank {_fmt(sc.get('rerank'))} · dense {_fmt(sc.get('dense'))} · "
+                f"BM25 {_fmt(sc.get('bm25'))} · fused #{sc.get('fused_rank')}{graded}"
+            )
+    st.caption(small_print(answer))
+
+
+def small_print(answer: dict[str, Any]) -> str:
+    """Mode, model, reranker, tokens, cost, time to first token, warnings."""
+    t = answer.get("tokens") or {}
+    parts = [
+        f"mode {answer['mode']}",
+        f"model {plain(answer.get('model') or '—')}",
+        f"reranker {plain(answer.get('reranker') or '—')}",
+    ]
+    if t:
+        parts.append(
+            f"tokens {t.get('sources', 0)} sources / {t.get('history', 0)} history / "
+            f"{t.get('answer', 0)} answer"
+        )
+    if answer.get("cost_usd") is not None:
+        parts.append(f"≈ ${answer['cost_usd']:.4f}")
+    if "first_token" in (answer.get("timings") or {}):
+        parts.append(f"first token {answer['timings']['first_token']:.0f} ms")
+    if answer.get("removed_citations"):
+        parts.append(f"{answer['removed_citations']} invalid citation(s) removed")
+    parts += [f"⚠️ {plain(w)}" for w in answer.get("warnings") or []]
+    return " · ".join(parts)
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"

@@ -1,0 +1,90 @@
+"""The chat itself: the messages on screen, the question box, and a streamed, saved answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import streamlit as st
+
+from rag.access import AccessDenied, User
+from rag.config import Settings, get_settings
+from rag.render import plain, safe_markdown
+from rag.system import Docent
+from ui.answer_view import show_answer
+from ui.state import state
+
+
+def chat(app: Docent, user: User, active: Settings | None) -> None:
+    """The chat on screen and the question box (disabled while ``active`` is None)."""
+    s = state()
+    answers = [m["answer"] for m in s.messages if m.get("answer")]
+    ids = [src["chunk_id"] for a in answers for src in a["sources"]]
+    gone = app.chats.gone(s.collection, ids)
+    for message in s.messages:
+        with st.chat_message(message["role"]):
+            st.markdown(safe_markdown(message["content"]))
+            if message.get("answer"):
+                show_answer(message["answer"], gone)
+    try:
+        has_docs = bool(app.collection(s.collection, user).documents())
+    except AccessDenied as exc:
+        st.error(plain(str(exc)))
+        return
+    if not has_docs and not s.messages:
+        first_run(active or get_settings())
+    question = st.chat_input(
+        "Ask a question about your documents" if has_docs else "Upload documents first",
+        disabled=not has_docs or active is None,
+        max_chars=get_settings().max_question_tokens * 8,  # the token limit is checked in rag
+    )
+    if question and active is not None:
+        ask(app, user, question, active)
+
+
+def first_run(active: Settings) -> None:
+    """Three lines for a new user."""
+    llm = (
+        "An LLM is configured: answers are written by it and cited."
+        if active.llm_configured
+        else "No LLM is configured: Docent quotes the most relevant sentences, cited. "
+        "Set `DOCENT_LLM_BASE_URL` or `OPENAI_API_KEY` for written answers."
+    )
+    st.info(
+        "**Welcome to Docent.**  \n"
+        "1. Upload PDFs, Word, Markdown, text, HTML or CSV files in the sidebar and press "
+        "*Index*.  \n2. Ask a question below; every answer cites the passages it used.  \n"
+        f"3. {llm}"
+    )
+
+
+def ask(app: Docent, user: User, question: str, active: Settings) -> None:
+    """Stream one answer, keep it on screen and save it in the user's chat."""
+    s = state()
+    history = [(m["role"], m["content"]) for m in s.messages]
+    asked: dict[str, Any] = {"role": "user", "content": question, "answer": None}
+    s.messages.append(asked)
+    with st.chat_message("user"):
+        st.markdown(safe_markdown(question))
+    with st.chat_message("assistant"):
+        stream = app.ask(question, s.collection, history, settings=active, user=user)
+        with st.spinner("Searching your documents…"):
+            first = next(iter(stream), "")
+        slot, text = st.empty(), ""
+        for delta in _chain(first, stream):  # streamed into one element, with a cursor
+            text += delta
+            slot.markdown(safe_markdown(text) + " ▌")
+        answer = stream.result.to_dict()
+        # The streamed draft gives way to the checked answer (invalid citations removed).
+        slot.markdown(safe_markdown(answer["answer"]))
+        show_answer(answer)
+    replied = {"role": "assistant", "content": answer["answer"], "answer": answer}
+    s.messages.append(replied)
+    if s.chat_id is None:
+        s.chat_id = app.chats.create(user, s.collection, question).id
+    app.chats.add(user, s.chat_id, [asked, replied])
+
+
+def _chain(first: str, rest: Any) -> Iterator[str]:
+    yield first
+    yield from rest

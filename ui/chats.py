@@ -1,0 +1,76 @@
+"""Saved chats in the sidebar: new, search, reopen, rename, download, delete."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from rag.access import AccessDenied, User
+from rag.render import plain
+from rag.system import Docent
+from rag.transcript import chat_markdown
+from ui.state import new_chat, state
+
+SHOWN = 30  # chats listed at once (search finds the rest)
+
+
+def chats_panel(app: Docent, user: User) -> None:
+    """The user's chats, newest first, and what can be done with the one on screen."""
+    s = state()
+    st.header("💬 Chats")
+    if st.button("➕ New chat", disabled=not s.messages, key="new-chat"):
+        new_chat()
+        st.rerun()
+    search = st.text_input("Search chats", key="chat_search", placeholder="Search by title")
+    for chat in app.chats.chats(user, search)[:SHOWN]:
+        when = datetime.fromtimestamp(chat.updated_at).strftime("%d %b %H:%M")
+        current = chat.id == s.chat_id
+        if st.button(
+            f"{plain(chat.title)}  \n{when} · {plain(chat.collection)}",
+            key=f"chat-{chat.id}",
+            type="primary" if current else "secondary",
+            width="stretch",
+        ):
+            open_chat(app, user, chat.id)
+    if s.chat_id is not None:
+        current_chat(app, user)
+
+
+def open_chat(app: Docent, user: User, chat_id: str) -> None:
+    """Put a saved chat on screen, in its own collection; follow-ups continue it."""
+    s = state()
+    chat = app.chats.get(user, chat_id)
+    s.chat_id, s.messages, s.collection = (
+        chat.id,
+        app.chats.messages(user, chat.id),
+        chat.collection,
+    )
+    st.rerun()
+
+
+def current_chat(app: Docent, user: User) -> None:
+    """Rename, download or delete the chat on screen."""
+    s = state()
+    try:
+        chat = app.chats.get(user, s.chat_id)
+    except AccessDenied:  # deleted in another tab
+        new_chat()
+        return
+    with st.expander("This chat"):
+        title = st.text_input("Title", value=chat.title, key=f"title-{chat.id}")
+        if st.button("Rename", key="rename-chat", disabled=title.strip() in ("", chat.title)):
+            app.chats.rename(user, chat.id, title)
+            st.rerun()
+        st.download_button(
+            "⬇️ Download as Markdown",
+            data=chat_markdown(app.chats.messages(user, chat.id), title=chat.title),
+            file_name="docent-chat.md",
+            mime="text/markdown",
+            key="download-chat",
+        )
+        sure = st.checkbox("Yes, delete this chat", key=f"sure-chat-{chat.id}")
+        if st.button("Delete chat", disabled=not sure, key="delete-chat"):
+            app.chats.delete(user, chat.id)
+            new_chat()
+            st.rerun()

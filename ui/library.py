@@ -1,0 +1,183 @@
+"""The library in the sidebar: collections (create, share, delete), uploads, documents.
+
+What a user may do is decided in ``rag`` (:mod:`rag.access`); this only hides the buttons
+that would be refused anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import streamlit as st
+
+from ingest.jobs import IngestJob, IngestJobs
+from ingest.loaders import SUPPORTED
+from ingest.pipeline import Source
+from ingest.results import FileResult
+from rag.access import EVERYONE, AccessDenied, User, allowed
+from rag.collection import Collection
+from rag.config import check_collection_name, get_settings
+from rag.lock import StoreBusyError
+from rag.render import plain
+from rag.system import Docent
+from ui.state import new_chat, state
+
+ICONS = {"indexed": "✅", "already indexed": "☑️", "replaced": "🔄", "skipped": "⏭️", "failed": "❌"}
+
+
+def library_panel(app: Docent, user: User, jobs: IngestJobs) -> None:
+    """Collections, uploads and documents of the current collection."""
+    st.header("📚 Library")
+    collection = collection_picker(app, user)
+    if collection is None:
+        return
+    if allowed(collection.role, "manage"):
+        sharing(app, user, collection)
+    if allowed(collection.role, "write"):
+        uploader(collection, jobs)
+    indexing(jobs, collection.name)
+    documents(collection)
+
+
+def collection_picker(app: Docent, user: User) -> Collection | None:
+    """Switch to, or create, a collection; a handle on the current one (None: no access)."""
+    s = state()
+    names = sorted(set(app.library.collections(user)) | {s.collection})
+    chosen = st.selectbox("Collection", names, index=names.index(s.collection))
+    if chosen != s.collection:
+        s.collection = chosen
+        new_chat()  # a chat is about one collection
+        st.rerun()
+    with st.expander("New collection"):
+        new = st.text_input("Name", key="new_collection")
+        if st.button("Create", disabled=not new):
+            try:
+                check_collection_name(new)
+                app.collection(new, user)  # refused if it exists and is not theirs
+                s.collection = new
+                new_chat()
+                st.rerun()
+            except (ValueError, AccessDenied) as exc:
+                st.error(plain(str(exc)))
+    try:
+        return app.collection(s.collection, user)
+    except AccessDenied as exc:
+        st.error(plain(str(exc)))
+        return None
+
+
+def sharing(app: Docent, user: User, collection: Collection) -> None:
+    """Owner or admin: who else may read or write, and deleting the collection."""
+    owner, grants = app.library.access(collection.name, user)
+    with st.expander("Sharing and deletion"):
+        st.caption(f"Owner: {plain(owner or 'none (made before accounts)')}")
+        for grantee, role in sorted(grants.items()):
+            cols = st.columns([4, 1])
+            who = "everyone" if grantee == EVERYONE else plain(grantee)
+            cols[0].caption(f"{who}: {role}")
+            if cols[1].button("✖", key=f"unshare-{grantee}", help=f"Stop sharing with {who}"):
+                app.library.share(collection.name, user, grantee, None)
+                st.rerun()
+        if app.settings.auth == "accounts":
+            everyone = st.checkbox("Everyone who signs in", key="share_everyone")
+            name = "" if everyone else st.text_input("User name", key="share_with")
+            role = st.radio("as", ["reader", "writer"], horizontal=True, key="share_role")
+            if st.button("Share", disabled=not (everyone or name)):
+                grantee = EVERYONE if everyone else name.strip()
+                if grantee != EVERYONE and app.accounts.user(grantee) is None:
+                    st.error(f"No user named {plain(grantee)}.")
+                else:
+                    app.library.share(collection.name, user, grantee, role)  # type: ignore[arg-type]
+                    st.rerun()
+        sure = st.checkbox(f"Yes, delete “{plain(collection.name)}” and its documents")
+        if st.button("Delete collection", disabled=not sure):
+            try:
+                app.library.delete_collection(collection.name, user)
+                state().collection = get_settings().collection
+                new_chat()
+                st.rerun()
+            except (StoreBusyError, AccessDenied) as exc:
+                st.error(plain(str(exc)))
+
+
+def uploader(collection: Collection, jobs: IngestJobs) -> None:
+    """Hand uploads to the background indexer; the page goes on at once."""
+    s = state()
+    # No `type=` filter: Streamlit would check names itself, before the script runs, and a
+    # name it refuses (a NUL byte, another extension) replaces the page with a traceback.
+    # Docent's loader checks each name and reports the ones it refuses, file by file.
+    files = st.file_uploader(
+        "Add documents",
+        accept_multiple_files=True,
+        # The widget may only lower the server's cap; `make run` raises that cap to match.
+        max_upload_size=get_settings().upload_limit_mb,
+        key=f"uploader-{s.upload_round}",
+        help="Docent reads " + ", ".join(sorted(SUPPORTED)),
+    )
+    if files and st.button("Index", type="primary"):
+        sources = [Source.from_bytes(f.name, f.getvalue()) for f in files]
+        s.job_id = jobs.start(collection, sources).id
+        s.upload_round += 1  # clears the uploader
+        st.rerun()
+
+
+def indexing(jobs: IngestJobs, name: str) -> None:
+    """The collection's indexing jobs, kept up to date while any runs (also after a reload)."""
+
+    # Poll only while something runs: a job started in another tab shows at the next rerun.
+    busy = any(not j.done for j in jobs.for_collection(name))
+
+    @st.fragment(run_every=1.0 if busy else None)
+    def watch() -> None:
+        running = [j for j in jobs.for_collection(name) if not j.done]
+        for job in running:
+            show_job(job)
+        if state().get("watching") and not running:
+            state().watching = False
+            st.rerun()  # the whole page: the documents and the chat box change
+        state().watching = bool(running)
+
+    watch()
+    job = jobs.get(state().job_id)
+    if job is not None and job.done and job.collection == name:
+        show_results(job)
+
+
+def show_job(job: IngestJob) -> None:
+    """A running job's progress."""
+    p = job.progress
+    what = f"{plain(p.name)}: {p.stage}" if p else "queued"
+    label = f"Indexing {len(job.files)} file(s) for {plain(job.user)}… {what}"
+    st.progress(job.share, text=label)
+
+
+def show_results(job: IngestJob) -> None:
+    """How each file of the session's last job ended."""
+    if job.error:
+        st.error(plain(job.error))
+    for r in job.results or []:
+        st.caption(result_line(r))
+
+
+def result_line(r: FileResult) -> str:
+    """One file's outcome."""
+    detail = f" — {plain(r.reason)}" if r.reason else f" — {r.chunks} chunks"
+    return f"{ICONS.get(r.status, '•')} **{r.status}**: {plain(r.name)}{detail}"
+
+
+def documents(collection: Collection) -> None:
+    """The collection's documents, each with a delete button for those who may."""
+    docs = collection.documents()
+    st.subheader(f"{len(docs)} document{'s' * (len(docs) != 1)}")
+    writer = allowed(collection.role, "write")
+    for d in docs:
+        cols = st.columns([5, 1])
+        added = datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")
+        pages = f"{d.pages} pages · " if d.pages else ""
+        cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{d.chunks} chunks · {added}")
+        if writer and cols[1].button("🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}"):
+            try:
+                collection.delete_document(d.doc_id)
+                st.rerun()
+            except (StoreBusyError, AccessDenied) as exc:
+                st.error(plain(str(exc)))

@@ -1,0 +1,73 @@
+"""This session's settings: a model the server offers (or the session's own endpoint, with
+its own key, where allowed) and retrieval knobs. The server's key is never shown or moved."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag.config import RERANKERS, Settings, get_settings
+from rag.render import plain
+from rag.session import SessionChoiceError, SessionChoices, session_settings
+from ui.state import state
+
+CHOICES = ("top_k", "hybrid", "reranker", "llm_model", "own_base_url", "own_api_key", "own_model")
+
+
+def active_settings() -> Settings:
+    """The settings this session's questions run with (its choices applied).
+
+    Raises:
+        SessionChoiceError: the session chose something the server does not offer.
+    """
+    s = state()
+    choices = SessionChoices(**{k: s.get(k) for k in CHOICES})
+    if not s.get("use_own_endpoint"):
+        choices.own_base_url = None
+    return session_settings(get_settings(), s.collection, choices)
+
+
+def settings_panel() -> Settings | None:
+    """The settings expander; the settings that apply (None: a choice the server refuses)."""
+    base = get_settings()
+    with st.expander("⚙️ Settings"):
+        if base.llm_configured:
+            st.selectbox("LLM model", base.allowed_llm_models, key="llm_model")
+        if base.user_endpoints_allowed and st.toggle(
+            "Use my own LLM endpoint", key="use_own_endpoint"
+        ):
+            st.text_input(
+                "Endpoint base URL",
+                key="own_base_url",
+                placeholder="https://api.openai.com/v1 or http://localhost:11434/v1",
+            )
+            st.text_input("Model at that endpoint", key="own_model")
+            st.text_input(
+                "Your API key for it (kept in this session only)",
+                key="own_api_key",
+                type="password",
+            )
+        if base.llm_configured:
+            st.caption(
+                "The server's LLM key (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
+                "`.streamlit/secrets.toml`) is never shown and never sent to your own endpoint."
+            )
+        st.slider("Passages per answer (top-k)", 1, 15, base.top_k, key="top_k")
+        st.toggle("Hybrid search (BM25 + dense)", value=base.hybrid, key="hybrid")
+        st.selectbox(
+            "Reranker",
+            RERANKERS,
+            index=RERANKERS.index(base.reranker),
+            key="reranker",
+            help="llm: the configured LLM grades the top passages (one extra call per question)",
+        )
+    try:
+        active = active_settings()  # what questions will use: the caption can't disagree
+    except SessionChoiceError as exc:
+        st.error(plain(str(exc)))
+        return None
+    if active.llm_configured:
+        where = "your endpoint" if active.llm_base_url != base.llm_base_url else "server"
+        st.caption(f"LLM: {plain(active.llm_model)} ({where})")
+    else:
+        st.caption("No LLM configured: answers are extractive (quoted sentences).")
+    return active

@@ -1,0 +1,27 @@
+"""One browser session's state, with its defaults in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from rag.config import get_settings
+
+
+def state() -> Any:
+    """This session's state: current collection, chat, messages, sign-in and upload round."""
+    s = st.session_state
+    s.setdefault("collection", get_settings().collection)
+    s.setdefault("chat_id", None)  # the saved chat on screen; None: a new one on first question
+    s.setdefault("messages", [])  # {"role", "content", "answer"}: the chat on screen
+    s.setdefault("token", None)  # a signed-in session (accounts)
+    s.setdefault("job_id", None)  # this session's latest indexing job
+    s.setdefault("upload_round", 0)  # bumped to give a fresh, empty uploader
+    return s
+
+
+def new_chat() -> None:
+    """Leave the chat on screen (it stays saved); the next question starts another."""
+    s = state()
+    s.chat_id, s.messages = None, []
