@@ -9,7 +9,7 @@ from rag.config import get_settings
 from rag.system import Docent
 from ui.chat import chat
 from ui.chats import chats_panel
-from ui.library import library_panel
+from ui.library import library_panel, start_collection
 from ui.settings import settings_panel
 from ui.signin import account_box, current_user, guard_local
 from ui.state import state
@@ -34,8 +34,10 @@ def main() -> None:
     """Render the page."""
     guard_local(get_settings())
     app = docent()
-    state()
+    s = state()
     user = current_user(app)
+    if s.collection is None:
+        s.collection = start_collection(app, user)
     with st.sidebar:
         account_box(app, user)
         chats_panel(app, user)

@@ -189,7 +189,7 @@ class Accounts:
 
     def session_user(self, token: str | None) -> User | None:
         """The user a session token stands for, or None (unknown, ended, or expired)."""
-        if not token:
+        if not isinstance(token, str) or not token:
             return None
         s, u = sessions_table.c, users_table.c
         with self.db.read() as conn:
@@ -209,14 +209,19 @@ class Accounts:
                 sessions_table.delete().where(sessions_table.c.token_hash == _token_hash(token))
             )
 
-    def sso_user(self, issuer: str, subject: str, email: str | None) -> User:
-        """The Docent user a single-sign-on identity maps to, made on first sign-in if allowed.
+    def sso_user(
+        self, issuer: str, subject: str, email: str | None, email_verified: bool = False
+    ) -> User:
+        """The Docent user a single-sign-on identity maps to.
 
         The identity (issuer and subject) is the key, not the e-mail address, which a provider
-        may let a user change. A new user is named after the e-mail address (or the subject).
+        may let a user change. An identity seen for the first time is linked to a user an
+        admin made for single sign-on (``users add NAME --sso``) whose name is its verified
+        e-mail address; otherwise a new user is made (named after the address, or the
+        subject), unless ``DOCENT_SSO_AUTO_CREATE`` is off.
 
         Raises:
-            SignInError: the identity is unknown and ``DOCENT_SSO_AUTO_CREATE`` is off.
+            SignInError: the identity is unknown and no user may be made for it.
         """
         key = f"{issuer}|{subject}"
         u = users_table.c
@@ -224,6 +229,15 @@ class Accounts:
             row = conn.execute(select(u.name, u.admin).where(u.sso_key == key)).first()
         if row is not None:
             return User(row.name, bool(row.admin))
+        if email and email_verified:
+            with self.db.write() as conn:
+                linked = conn.execute(
+                    users_table.update()
+                    .where(u.name == email, u.password_hash.is_(None), u.sso_key.is_(None))
+                    .values(sso_key=key)
+                )
+            if linked.rowcount:
+                return self.user(email) or User(email)
         if not self.settings.sso_auto_create:
             raise SignInError("This account is not a Docent user yet; ask an administrator.")
         name = self._free_name(_sso_name(email or subject))

@@ -28,7 +28,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add = actions.add_parser("add", help="create a user")
     add.add_argument("name")
     add.add_argument("--admin", action="store_true", help="may manage every collection")
-    add.add_argument("--password-stdin", action="store_true", help="read the password on stdin")
+    how = add.add_mutually_exclusive_group()
+    how.add_argument("--password-stdin", action="store_true", help="read the password on stdin")
+    how.add_argument(
+        "--sso",
+        action="store_true",
+        help="no password: signs in by single sign-on, as the identity whose verified e-mail "
+        "address is NAME",
+    )
     actions.add_parser("list", help="list users")
     passwd = actions.add_parser("passwd", help="set a user's password (ends their sessions)")
     passwd.add_argument("name")
@@ -66,7 +73,8 @@ def run_users(args: argparse.Namespace) -> int:
         settings = _settings(args)
         accounts = Accounts(open_database(settings), settings)
         if args.action == "add":
-            accounts.add(args.name, _password(args.password_stdin), admin=args.admin)
+            password = None if args.sso else _password(args.password_stdin)
+            accounts.add(args.name, password, admin=args.admin)
             print(f"added {'admin ' if args.admin else ''}{args.name}")
         elif args.action == "passwd":
             accounts.passwd(args.name, _password(args.password_stdin))

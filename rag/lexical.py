@@ -5,6 +5,7 @@ rebuilt only when the collection's generation moved on (never per query).
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import threading
 from collections.abc import Callable
@@ -61,6 +62,20 @@ class LexicalIndex:
             return []
         found, scores = bm25.retrieve([words], k=min(n, len(ids)), show_progress=False)
         return [(ids[i], float(s)) for i, s in zip(found[0], scores[0], strict=True) if s > 0]
+
+    def idf(self, words: list[str]) -> dict[str, float]:
+        """Each (tokenised) word's inverse document frequency over the collection's chunks
+        (BM25's: rare words weigh more; a word no chunk has gets the highest weight)."""
+        bm25, ids = self._state
+        n = len(ids)
+        out: dict[str, float] = {}
+        for word in words:
+            df = 0
+            if bm25 is not None and word in bm25.vocab_dict:
+                col = bm25.vocab_dict[word]
+                df = int(bm25.scores["indptr"][col + 1] - bm25.scores["indptr"][col])
+            out[word] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return out
 
     def _build(self, ids: list[str], texts: list[str], generation: int) -> None:
         import bm25s

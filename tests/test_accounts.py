@@ -120,5 +120,16 @@ def test_single_sign_on_maps_an_identity_to_one_user(accounts: Accounts) -> None
         accounts.sign_in("sub-123", "")
     closed = Accounts(accounts.db, accounts.settings.model_copy(update={"sso_auto_create": False}))
     with pytest.raises(SignInError, match="not a Docent user"):
-        closed.sso_user("https://idp.example", "sub-999", "new@example.org")
+        closed.sso_user("https://idp.example", "sub-999", "new@example.org", True)
     assert closed.sso_user("https://idp.example", "sub-123", None) == first
+    # an admin makes an SSO-only user; the identity with that verified address links to it
+    closed.add("dan@example.org", None, admin=True)
+    with pytest.raises(SignInError):  # an unverified address links nothing
+        closed.sso_user("https://idp.example", "sub-dan", "dan@example.org", False)
+    dan = closed.sso_user("https://idp.example", "sub-dan", "dan@example.org", True)
+    assert dan == User("dan@example.org", admin=True)
+    with pytest.raises(SignInError):  # linked once: another identity can't take it over
+        closed.sso_user("https://evil.example", "sub-x", "dan@example.org", True)
+    # a password user is never linked by address: that would hand the account to the IdP
+    with pytest.raises(SignInError):
+        closed.sso_user("https://idp.example", "sub-ann", "ann@example.org", True)

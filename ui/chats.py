@@ -59,9 +59,12 @@ def current_chat(app: Docent, user: User) -> None:
         return
     with st.expander("This chat"):
         title = st.text_input("Title", value=chat.title, key=f"title-{chat.id}")
-        if st.button("Rename", key="rename-chat", disabled=title.strip() in ("", chat.title)):
-            app.chats.rename(user, chat.id, title)
-            st.rerun()
+        if st.button("Rename", key="rename-chat"):
+            try:
+                app.chats.rename(user, chat.id, title)
+                st.rerun()
+            except ValueError as exc:
+                st.error(plain(str(exc)))
         st.download_button(
             "⬇️ Download as Markdown",
             data=chat_markdown(app.chats.messages(user, chat.id), title=chat.title),

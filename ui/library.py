@@ -6,6 +6,7 @@ that would be refused anyway.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import streamlit as st
@@ -35,8 +36,22 @@ def library_panel(app: Docent, user: User, jobs: IngestJobs) -> None:
         sharing(app, user, collection)
     if allowed(collection.role, "write"):
         uploader(collection, jobs)
-    indexing(jobs, collection.name)
+    indexing(jobs, collection.name, user)
     documents(collection)
+
+
+def start_collection(app: Docent, user: User) -> str:
+    """Where a session starts: the configured collection when accounts are off; with
+    accounts, the first collection the user owns, else a new one of their own (collections
+    shared with them are one click away in the picker)."""
+    if app.settings.auth == "none":
+        return app.settings.collection
+    owners = app.library.store.owners()
+    owned = [n for n in app.library.collections(user) if owners.get(n) == user.name]
+    if owned:
+        return owned[0]
+    own = re.sub(r"[^A-Za-z0-9._-]+", "-", user.name).strip("._-")[:40] or "my"
+    return f"{own}-docs"
 
 
 def collection_picker(app: Docent, user: User) -> Collection | None:
@@ -50,9 +65,11 @@ def collection_picker(app: Docent, user: User) -> Collection | None:
         st.rerun()
     with st.expander("New collection"):
         new = st.text_input("Name", key="new_collection")
-        if st.button("Create", disabled=not new):
+        # Buttons are never disabled by an input: a click lands before the text is committed.
+        if st.button("Create"):
             try:
-                check_collection_name(new)
+                check_collection_name(new.strip())
+                new = new.strip()
                 app.collection(new, user)  # refused if it exists and is not theirs
                 s.collection = new
                 new_chat()
@@ -82,9 +99,11 @@ def sharing(app: Docent, user: User, collection: Collection) -> None:
             everyone = st.checkbox("Everyone who signs in", key="share_everyone")
             name = "" if everyone else st.text_input("User name", key="share_with")
             role = st.radio("as", ["reader", "writer"], horizontal=True, key="share_role")
-            if st.button("Share", disabled=not (everyone or name)):
+            if st.button("Share"):
                 grantee = EVERYONE if everyone else name.strip()
-                if grantee != EVERYONE and app.accounts.user(grantee) is None:
+                if not grantee:
+                    st.error("Give a user name, or tick “Everyone who signs in”.")
+                elif grantee != EVERYONE and app.accounts.user(grantee) is None:
                     st.error(f"No user named {plain(grantee)}.")
                 else:
                     app.library.share(collection.name, user, grantee, role)  # type: ignore[arg-type]
@@ -93,7 +112,7 @@ def sharing(app: Docent, user: User, collection: Collection) -> None:
         if st.button("Delete collection", disabled=not sure):
             try:
                 app.library.delete_collection(collection.name, user)
-                state().collection = get_settings().collection
+                state().collection = start_collection(app, user)
                 new_chat()
                 st.rerun()
             except (StoreBusyError, AccessDenied) as exc:
@@ -121,7 +140,7 @@ def uploader(collection: Collection, jobs: IngestJobs) -> None:
         st.rerun()
 
 
-def indexing(jobs: IngestJobs, name: str) -> None:
+def indexing(jobs: IngestJobs, name: str, user: User) -> None:
     """The collection's indexing jobs, kept up to date while any runs (also after a reload)."""
 
     # Poll only while something runs: a job started in another tab shows at the next rerun.
@@ -131,7 +150,7 @@ def indexing(jobs: IngestJobs, name: str) -> None:
     def watch() -> None:
         running = [j for j in jobs.for_collection(name) if not j.done]
         for job in running:
-            show_job(job)
+            show_job(job, user)
         if state().get("watching") and not running:
             state().watching = False
             st.rerun()  # the whole page: the documents and the chat box change
@@ -143,12 +162,14 @@ def indexing(jobs: IngestJobs, name: str) -> None:
         show_results(job)
 
 
-def show_job(job: IngestJob) -> None:
-    """A running job's progress."""
+def show_job(job: IngestJob, viewer: User) -> None:
+    """A running job's progress (and whose it is, if not the viewer's)."""
     p = job.progress
-    what = f"{plain(p.name)}: {p.stage}" if p else "queued"
-    label = f"Indexing {len(job.files)} file(s) for {plain(job.user)}… {what}"
-    st.progress(job.share, text=label)
+    what = "queued"
+    if p is not None:
+        what = f"{plain(p.name)}: {p.stage}" + (f" {p.done}/{p.of} chunks" if p.of else "")
+    whose = "" if job.user == viewer.name else f" for {plain(job.user)}"
+    st.progress(job.share, text=f"Indexing {len(job.files)} file(s){whose}… {what}")
 
 
 def show_results(job: IngestJob) -> None:

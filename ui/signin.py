@@ -20,6 +20,7 @@ from rag.system import Docent
 from ui.state import state
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
+COOKIE = "docent_session"  # the browser keeps the session token, so a reload stays signed in
 
 
 def guard_local(settings: Settings) -> None:
@@ -45,14 +46,22 @@ def current_user(app: Docent) -> User:
     if app.settings.auth == "none":
         return User.local()
     s = state()
-    user = app.accounts.session_user(s.token)
-    if user is not None:
-        return user
+    cookie = st.context.cookies.get(COOKIE)
+    for token in (s.token, cookie if isinstance(cookie, str) else None):
+        user = app.accounts.session_user(token)
+        if user is not None:
+            if token != s.token:
+                s.token, s.remembered = token, True  # came back with the cookie
+            _remember(app, s.token)
+            return user
     s.token = None
-    if _sso_providers() is not None and st.user.is_logged_in:
+    if _sso_providers() is not None and st.user.get("is_logged_in", False):
         try:
             user = app.accounts.sso_user(
-                str(st.user.get("iss", "")), str(st.user.get("sub", "")), _claim("email")
+                str(st.user.get("iss", "")),
+                str(st.user.get("sub", "")),
+                _claim("email"),
+                st.user.get("email_verified") is True,
             )
             s.token = app.accounts.open_session(user.name)
             return user
@@ -65,6 +74,7 @@ def current_user(app: Docent) -> User:
 
 def signin_page(app: Docent) -> None:
     """The sign-in form (and single sign-on buttons when configured)."""
+    forget_cookie_if_asked()
     st.title("Docent")
     st.caption("Sign in to your documents.")
     if not app.accounts.exists():
@@ -101,11 +111,34 @@ def account_box(app: Docent, user: User) -> None:
     if cols[1].button("Sign out", key="signout"):
         s = state()
         if s.token:
-            app.accounts.sign_out(s.token)
+            app.accounts.sign_out(s.token)  # the token is dead, in any browser that kept it
         s.clear()
-        if _sso_providers() is not None and st.user.is_logged_in:
+        s.forget_cookie = True
+        if _sso_providers() is not None and st.user.get("is_logged_in", False):
             st.logout()
         st.rerun()
+
+
+def _remember(app: Docent, token: str | None) -> None:
+    """Once per session: let the browser keep the token (a cookie for this site only)."""
+    s = state()
+    if s.get("remembered") or not token:
+        return
+    secure = "; Secure" if (st.context.url or "").startswith("https:") else ""
+    age = int(app.settings.session_hours * 3600)
+    _set_cookie(f"{COOKIE}={token}; Path=/; Max-Age={age}; SameSite=Strict{secure}")
+    s.remembered = True
+
+
+def forget_cookie_if_asked() -> None:
+    """After sign-out (on the sign-in page): make the browser drop the token."""
+    if state().pop("forget_cookie", False):
+        _set_cookie(f"{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict")
+
+
+def _set_cookie(cookie: str) -> None:
+    # The token is URL-safe base64 made here, never user text: the script is ours alone.
+    st.html(f"<script>document.cookie = {cookie!r};</script>", unsafe_allow_javascript=True)
 
 
 def _sso_providers() -> list[str | None] | None:

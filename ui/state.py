@@ -6,13 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from rag.config import get_settings
-
 
 def state() -> Any:
     """This session's state: current collection, chat, messages, sign-in and upload round."""
     s = st.session_state
-    s.setdefault("collection", get_settings().collection)
+    s.setdefault("collection", None)  # set once we know who is here (see start_collection)
     s.setdefault("chat_id", None)  # the saved chat on screen; None: a new one on first question
     s.setdefault("messages", [])  # {"role", "content", "answer"}: the chat on screen
     s.setdefault("token", None)  # a signed-in session (accounts)

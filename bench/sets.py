@@ -1,0 +1,100 @@
+"""The development sets: a collection each, a tuning split and a report split.
+
+- scifact: BEIR SciFact, 5,183 abstracts (``--scifact DIR``); tune on the train qrels (809
+  queries), report on the test qrels (300).
+- rman: R-intro, R-admin and R-exts (PDF, GPL) in one collection; tune on
+  ``rexts-tune.jsonl`` (152 questions), report on ``rman-dev.jsonl`` (70).
+- pg: the SQL command reference of PostgreSQL 15's HTML manual, 184 pages; tune on
+  ``pg-tune.jsonl`` (72), report on ``pg-report.jsonl`` (72).
+
+Settings are chosen on tuning splits only; report splits are for reporting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ingest.pipeline import Source
+from rag.evaluate import Question, read_beir, read_qa
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE / "data"
+REPO = HERE.parent
+PG_HTML = Path("/usr/share/doc/postgresql-doc-15/html")  # Debian's postgresql-doc-15
+
+
+@dataclass
+class DevSet:
+    """One development set."""
+
+    name: str
+    beir: bool
+    sources: Callable[[], Iterator[Source]]
+    tune: Callable[[], list[Question]]
+    report: Callable[[], list[Question]]
+
+    def split(self, name: str) -> list[Question]:
+        """``tune`` or ``report``."""
+        return self.tune() if name == "tune" else self.report()
+
+
+def scifact(root: Path) -> DevSet:
+    """BEIR SciFact: one Markdown document per abstract, its title as heading."""
+
+    def sources() -> Iterator[Source]:
+        for line in (root / "corpus.jsonl").open():
+            row = json.loads(line)
+            text = f"# {row['title']}\n\n{row['text']}\n"
+            yield Source.from_bytes(f"{row['_id']}.md", text.encode())
+
+    def split(name: str) -> Callable[[], list[Question]]:
+        return lambda: read_beir(root / "queries.jsonl", root / "qrels" / f"{name}.tsv")
+
+    return DevSet("scifact", True, sources, split("train"), split("test"))
+
+
+def rman() -> DevSet:
+    """Three R manuals in one collection (two kept for the tests, one for the benchmarks)."""
+    paths = [REPO / "tests" / "data" / "R-intro.pdf", REPO / "tests" / "data" / "R-admin.pdf"]
+    paths.append(DATA / "R-exts.pdf")
+
+    def sources() -> Iterator[Source]:
+        yield from (Source.from_path(p) for p in paths)
+
+    return DevSet(
+        "rman",
+        False,
+        sources,
+        lambda: read_qa(DATA / "rexts-tune.jsonl"),
+        lambda: read_qa(DATA / "rman-dev.jsonl"),
+    )
+
+
+def pg() -> DevSet:
+    """The SQL command reference of PostgreSQL 15's HTML manual (``apt-get install
+    postgresql-doc-15``)."""
+
+    def sources() -> Iterator[Source]:
+        if not PG_HTML.is_dir():
+            raise SystemExit(f"{PG_HTML} is missing: apt-get install postgresql-doc-15")
+        for name in (DATA / "pg-files.txt").read_text().split():
+            yield Source.from_path(PG_HTML / name)
+
+    return DevSet(
+        "pg",
+        False,
+        sources,
+        lambda: read_qa(DATA / "pg-tune.jsonl"),
+        lambda: read_qa(DATA / "pg-report.jsonl"),
+    )
+
+
+def all_sets(scifact_dir: Path | None) -> list[DevSet]:
+    """Every set whose data is here (SciFact only with its folder)."""
+    sets = [rman(), pg()]
+    if scifact_dir is not None:
+        sets.insert(0, scifact(scifact_dir))
+    return sets

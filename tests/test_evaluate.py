@@ -1,0 +1,95 @@
+"""`python -m rag eval`: the metrics by hand, the file formats, and a real run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from rag.evaluate import (
+    contains_span,
+    evaluate,
+    hit_at,
+    mrr_at,
+    ndcg_at,
+    read_beir,
+    read_qa,
+    recall_at,
+)
+from rag.system import Docent
+
+
+def test_metrics_worked_by_hand() -> None:
+    ranked = ["a", "b", "c", "d"]
+    gold = {"c": 2, "x": 1}
+    assert (hit_at(ranked, gold, 1), hit_at(ranked, gold, 3)) == (0.0, 1.0)
+    assert mrr_at(ranked, gold, 10) == pytest.approx(1 / 3)
+    assert mrr_at(ranked, gold, 2) == 0.0
+    ideal = 2 + 1 / math.log2(3)
+    assert ndcg_at(ranked, gold, 10) == pytest.approx((2 / math.log2(4)) / ideal)
+    assert recall_at(ranked, gold, 100) == 0.5
+    assert contains_span("> It is **4095 bytes** long [1]", ["4095 bytes"])
+    assert contains_span("the ‘R_HOME’ variable", ["'R_HOME'"])
+    assert not contains_span("forty bytes", ["4095 bytes"])
+
+
+def test_both_file_formats(tmp_path: Path) -> None:
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(
+        json.dumps({"id": "a", "question": "q1", "answer": "x", "doc": "f.pdf", "pages": [2, 3]})
+        + "\n"
+        + json.dumps({"id": "b", "question": "q2", "answer": None, "doc": None, "pages": []})
+        + "\n"
+        + json.dumps({"question": "q3", "answer": "y", "doc": "p.html", "pages": None})
+        + "\n"
+    )
+    a, b, c = read_qa(qa)
+    assert a.gold == {"f.pdf#2": 1, "f.pdf#3": 1} and a.answers == ["x"] and a.answerable
+    assert b.gold == {} and not b.answerable
+    assert c.gold == {"p.html": 1} and c.id == "3"
+    queries, qrels = tmp_path / "queries.jsonl", tmp_path / "qrels.tsv"
+    queries.write_text('{"_id": "1", "text": "claim"}\n{"_id": "2", "text": "unjudged"}\n')
+    qrels.write_text("query-id\tcorpus-id\tscore\r\n1\t77\t1\r\n1\t78\t2\r\n")
+    [only] = read_beir(queries, qrels)
+    assert (only.id, only.text, only.gold) == ("1", "claim", {"77": 1, "78": 2})
+
+
+def test_a_run_on_a_real_collection(facts: Docent, tmp_path: Path) -> None:
+    rows = [
+        {
+            "question": "How do honey bees tell direction?",
+            "answer": "waggle dance",
+            "doc": "facts.pdf",
+            "pages": [2],
+        },
+        {
+            "question": "Which glacier is the largest in the Alps?",
+            "answer": "Aletsch glacier",
+            "doc": "facts.pdf",
+            "pages": [3],
+        },
+        {
+            "question": "When did Kilauea stop erupting?",
+            "answer": "2018",
+            "doc": "facts.pdf",
+            "pages": [9],
+        },  # judged on a page that is not there, on purpose
+        {
+            "question": "Which football club won the 1974 cup final?",
+            "answer": None,
+            "doc": None,
+            "pages": [],
+        },
+    ]
+    path = tmp_path / "qa.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = evaluate(facts.answerer(), facts.collection(), read_qa(path), k=2)
+    assert (report.questions, report.answerable, report.unanswerable) == (4, 3, 1)
+    assert report.hit_1 == pytest.approx(2 / 3)  # the third can't be found: a miss...
+    assert report.hit_k == pytest.approx(2 / 3) and report.recall_100 == pytest.approx(2 / 3)
+    assert report.refused_unanswerable == 1.0 and report.refused_answerable == 0.0
+    assert report.answer_span == 1.0  # ...but "2018" is in its answer all the same
+    assert [d["id"] for d in report.details] == ["1", "2", "3", "4"]
+    assert report.details[0]["top"][0] == "facts.pdf#2"
