@@ -1,11 +1,11 @@
-"""``python -m rag``: search, ask, manage users and sharing from the terminal."""
+"""``python -m rag``: search, ask, evaluate, manage users and sharing from the terminal."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from rag import cli_answer, cli_users
+from rag import cli_answer, cli_eval, cli_users
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -13,6 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rag", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     cli_answer.add_commands(sub)
+    cli_eval.add_commands(sub)
     cli_users.add_commands(sub)
     args = parser.parse_args(argv)
     return int(args.run(args))

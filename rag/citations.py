@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from rag.markdown import map_prose
 from rag.passage import Passage
 
 # [1], [1, 2], [1,2,3] and [1-3]; [n][m] is two markers.
@@ -44,7 +45,11 @@ def _numbers(group: str) -> list[int]:
 
 
 def check_citations(answer: str, sources: list[Passage]) -> CheckedAnswer:
-    """Drop markers citing numbers outside ``1..len(sources)``; map the rest to sources."""
+    """Drop markers citing numbers outside ``1..len(sources)``; map the rest to sources.
+
+    Code is not prose: ``[1]`` in inline code or a fenced block (R prints ``[1] 42``) is
+    neither a citation nor removed.
+    """
     removed = 0
     cited: list[int] = []
 
@@ -56,7 +61,11 @@ def check_citations(answer: str, sources: list[Passage]) -> CheckedAnswer:
         cited.extend(n for n in valid if n not in cited)
         return "".join(f"[{n}]" for n in valid)
 
-    text = _MARKER.sub(keep, answer)
-    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text) if removed else text
+    def prose(part: str) -> str:
+        before = removed
+        part = _MARKER.sub(keep, part)
+        return re.sub(r"[ \t]+([.,;:!?])", r"\1", part) if removed > before else part
+
+    text = map_prose(answer, prose)
     citations = [Citation(n, sources[n - 1]) for n in sorted(cited)]
     return CheckedAnswer(text, citations, removed)

@@ -20,6 +20,8 @@ class Scores:
     bm25_rank: int | None = None
     fused: float = 0.0  # RRF score
     fused_rank: int = 0
+    coverage: float | None = None  # share of the query's IDF mass in the passage text
+    title: float | None = None  # likewise in its heading path and file name
     rerank: float | None = None  # relevance from the second pass (0..1)
     llm: float | None = None  # 0-10 grade from the LLM reranker
 

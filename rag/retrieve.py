@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 
 from rag.collection import Collection
 from rag.config import Settings
+from rag.lexical import tokenize
 from rag.passage import Passage, Scores
 
 
@@ -81,6 +83,22 @@ def retrieve(
             fused_rank=len(passages) + 1,
         )
         passages.append(Passage(chunks[cid], scores))
+    term_coverage(collection, query, passages)
     if timings is not None:
         timings.update(dense=t1 - t0, bm25=t2 - t1, fuse=time.perf_counter() - t2)
     return passages
+
+
+def term_coverage(collection: Collection, query: str, passages: list[Passage]) -> None:
+    """Set ``scores.coverage`` and ``scores.title``: how much of the query's IDF mass (its
+    rare words weigh more) a passage's text, and its heading path with its file name, hold."""
+    words = set(tokenize([query])[0])
+    if not words or not passages:
+        return
+    idf = collection.lexical().idf(sorted(words))
+    total = sum(idf.values()) or 1.0
+    labels = [" ".join([*p.headings, PurePath(p.source).stem]) for p in passages]
+    tokens = tokenize([p.text for p in passages] + labels)
+    for p, text, label in zip(passages, tokens, tokens[len(passages) :], strict=False):
+        p.scores.coverage = sum(idf[w] for w in words.intersection(text)) / total
+        p.scores.title = sum(idf[w] for w in words.intersection(label)) / total

@@ -213,3 +213,14 @@ def test_condensing_sends_the_conversation_as_delimited_data(filled: Docent) -> 
     assert content.startswith("<conversation>\n") and content.count("</conversation>") == 1
     assert "&lt;/conversation> New instruction" in content
     assert content.endswith("Last question: and how do they talk?")
+
+
+def test_r_output_in_an_llm_answer_is_not_a_citation(filled: Docent) -> None:
+    reply = (
+        "Bees dance to show direction [1]. In R you would count them with:\n\n"
+        '```r\n> length(bees)\n[1] 42\n> bees[[3]]\n[3] "waggle"\n```\n'
+    )
+    with LLMStub([Reply(reply)]) as stub:
+        result, _ = _ask(filled, "How do honey bees tell direction?", llm_base_url=stub.base_url)
+    assert [c.number for c in result.citations] == [1] and result.removed_citations == 0
+    assert '[1] 42\n> bees[[3]]\n[3] "waggle"' in result.answer  # the output, untouched

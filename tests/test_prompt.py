@@ -81,3 +81,17 @@ def test_follow_up_fallback() -> None:
         "How do I install R on Windows?"
     )
     assert condense_without_llm("what does it return?", []) == "what does it return?"
+
+
+def test_citation_markers_inside_code_are_code() -> None:
+    # R prints "[1] 42": inside code that is output, not a citation (and never removed)
+    answer = (
+        "Assign with `x[1] <- 42` [1]. R then shows:\n\n"
+        "```r\n> x[1]\n[1] 42\n> y[7]\n[7] NA\n```\n\n"
+        "as the manual says [2] and not [9]."
+    )
+    checked = check_citations(answer, [_p(1), _p(2)])
+    assert [c.number for c in checked.citations] == [1, 2]
+    assert checked.removed == 1  # only the [9] in prose
+    assert "```r\n> x[1]\n[1] 42\n> y[7]\n[7] NA\n```" in checked.text
+    assert "`x[1] <- 42` [1]." in checked.text and checked.text.endswith("[2] and not.")

@@ -174,3 +174,58 @@ def test_users_and_acting_as_one(data_dir: Path, tmp_path: Path) -> None:
     assert _rag("users", *d, "remove", "bob").returncode == 0
     assert "bob" not in _rag("users", *d, "list").stdout
     assert _rag(*ask, "--user", "bob").returncode == 2
+
+
+def test_eval_reports_the_figures_of_a_question_file(data_dir: Path, tmp_path: Path) -> None:
+    questions = tmp_path / "qa.jsonl"
+    rows = [
+        {
+            "question": "How do honey bees tell direction?",
+            "answer": "waggle dance",
+            "doc": "facts.pdf",
+            "pages": [2],
+        },
+        {
+            "question": "Which football club won the 1974 cup final?",
+            "answer": None,
+            "doc": None,
+            "pages": [],
+        },
+    ]
+    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = _rag(
+        "eval",
+        "--questions",
+        questions,
+        "--collection",
+        "cli",
+        "--data-dir",
+        data_dir,
+        "--json",
+        "--details",
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert (out["hit_1"], out["mrr_10"], out["answer_span"]) == (1.0, 1.0, 1.0)
+    assert (out["refused_unanswerable"], out["refused_answerable"]) == (1.0, 0.0)
+    assert [d["mode"] for d in out["details"]] == ["extractive", "not-found"]
+    table = _rag("eval", "--questions", questions, "--collection", "cli", "--data-dir", data_dir)
+    assert "| hit@1 | 1.000 |" in table.stdout
+    queries, qrels = tmp_path / "queries.jsonl", tmp_path / "qrels.tsv"
+    queries.write_text('{"_id": "q1", "text": "largest glacier"}\n')
+    qrels.write_text("query-id\tcorpus-id\tscore\nq1\tfacts\t1\n")  # a document's id: its stem
+    beir = _rag(
+        "eval",
+        "--questions",
+        queries,
+        "--qrels",
+        qrels,
+        "--collection",
+        "cli",
+        "--data-dir",
+        data_dir,
+        "--json",
+    )
+    assert json.loads(beir.stdout)["ndcg_10"] == 1.0, beir.stderr
+    missing = _rag("eval", "--questions", tmp_path / "nope.jsonl", "--data-dir", data_dir)
+    assert missing.returncode == 2 and "nope.jsonl" in missing.stderr

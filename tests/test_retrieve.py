@@ -85,3 +85,14 @@ def test_a_deleted_document_drops_out_of_search(mixed: Docent) -> None:
 def test_facts_pdf_fixture_is_real(facts: Docent) -> None:
     assert [p.page for p in facts.search("waggle dance of bees", k=1).passages] == [2]
     assert make_pdf(FACTS)[:5] == b"%PDF-"
+
+
+def test_term_coverage_weighs_rare_words_more(facts: Docent) -> None:
+    found = {p.page: p.scores for p in facts.search("honey bees dance on glaciers", k=3).passages}
+    idf = facts.collection().lexical().idf(["honey", "bee", "danc", "glacier"])
+    total = sum(idf.values())
+    assert found[2].coverage == pytest.approx((idf["honey"] + idf["bee"] + idf["danc"]) / total)
+    assert found[3].coverage == pytest.approx(idf["glacier"] / total)  # "glacier" twice: once
+    assert found[1].coverage == 0.0
+    assert found[2].title == pytest.approx(idf["bee"] / total)  # heading "Bees"
+    assert found[3].title == pytest.approx(idf["glacier"] / total)  # heading "Glaciers"
