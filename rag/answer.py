@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from rag.attribution import Support, attribute
 from rag.citations import Citation, check_citations
 from rag.collection import Collection
 from rag.condense import condense
@@ -80,12 +81,22 @@ class AnswerResult:
     dropped_sources: list[int] = field(default_factory=list)
     dropped_turns: int = 0
     error: str | None = None
+    support: list[Support] = field(default_factory=list)  # per sentence of an LLM answer
+
+    @property
+    def unsupported_sentences(self) -> int:
+        """Sentences (and list items) of an LLM answer that no source supports."""
+        return sum(not s.supported for s in self.support if s.kind != "code")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; sources and citations have the same form as ``search --json`` results."""
-        data = {k: v for k, v in asdict(self).items() if k not in ("sources", "citations")}
+        skip = ("sources", "citations", "support")
+        data = {k: v for k, v in asdict(self).items() if k not in skip}
         data["sources"] = [p.to_dict(n) for n, p in enumerate(self.sources, start=1)]
         data["citations"] = [c.to_dict() for c in self.citations]
+        data["support"] = [s.to_dict() for s in self.support]
+        data["unsupported_sentences"] = self.unsupported_sentences
+        data["sentences"] = sum(s.kind != "code" for s in self.support)
         data["timings"] = _ms(self.timings)
         data["timings_unit"] = "ms"
         return data
@@ -246,7 +257,21 @@ class Answerer:
         self._finish(result, text)
         if result.answer.strip().startswith(NOT_COVERED):
             result.mode = "not-found"
+        else:
+            self._attribute(result)
         result.timings["total"] = time.perf_counter() - t0
+
+    def _attribute(self, result: AnswerResult) -> None:
+        """Find each sentence's support; cite the sources the model left out."""
+        start = time.perf_counter()
+        result.support = attribute(result.answer, result.sources, self.embedder)
+        cited = {c.number for c in result.citations}
+        for s in result.support:
+            if s.added and s.source is not None and s.source not in cited:
+                cited.add(s.source)
+                result.citations.append(Citation(s.source, result.sources[s.source - 1], True))
+        result.citations.sort(key=lambda c: c.number)
+        result.timings["attribution"] = time.perf_counter() - start
 
     @staticmethod
     def _finish(result: AnswerResult, text: str) -> None:

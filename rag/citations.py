@@ -18,10 +18,11 @@ class Citation:
 
     number: int
     passage: Passage
+    added: bool = False  # the model did not cite it; Docent found it supports a sentence
 
     def to_dict(self) -> dict[str, object]:
         """JSON form: the passage's fields under its number."""
-        return self.passage.to_dict(self.number)
+        return self.passage.to_dict(self.number) | {"added_by_docent": self.added}
 
 
 @dataclass

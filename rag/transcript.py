@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from rag.attribution import ADDED, annotate
 from rag.render import plain, safe_markdown
 
 
@@ -24,10 +25,11 @@ def chat_markdown(
         if message["role"] == "user":
             lines += [f"## Q: {safe_markdown(' '.join(message['content'].split()))}", ""]
             continue
-        lines += [safe_markdown(message["content"]), ""]
         answer = message.get("answer")
         if not answer:
+            lines += [safe_markdown(message["content"]), ""]
             continue
+        lines += [safe_markdown(annotate(answer["answer"], answer.get("support") or [])), ""]
         if answer.get("sources"):
             lines += ["**Sources**", ""]
             for source in answer["sources"]:
@@ -35,6 +37,8 @@ def chat_markdown(
                 label = plain(source_label(source))
                 lines.append(f"{source['number']}. {label} — “{plain(quote)}”")
             lines.append("")
+        if any(s["added"] for s in answer.get("support") or []):
+            lines += [f"{ADDED} a citation Docent added: the model cited nothing there.", ""]
         model = f", model {plain(answer['model'])}" if answer.get("model") else ""
         lines += [f"*mode {answer['mode']}{model}, reranker {plain(answer['reranker'])}*", ""]
     return "\n".join(lines)

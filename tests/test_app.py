@@ -180,7 +180,7 @@ def test_the_servers_key_never_goes_to_a_sessions_own_endpoint(
         at.sidebar.toggle(key="use_own_endpoint").set_value(True).run()
         at.sidebar.text_input(key="own_base_url").set_value(attacker.base_url).run()
         _ask(at, "How do honey bees tell direction?")
-        assert at.chat_message[-1].markdown[0].value == "Attacker answer [1]."
+        assert at.chat_message[-1].markdown[0].value.startswith("Attacker answer [1]")
         assert operator.requests == [] and len(attacker.requests) == 1
         sent = attacker.headers[0].get("authorization", "")
         assert "sk-operator-secret" not in sent  # the session gave no key, so none of ours

@@ -66,5 +66,14 @@ def test_answer_streams_from_a_real_local_model(llama_server: str, facts: Docent
     assert len(deltas) > 1 and "".join(deltas).strip()  # really streamed, token by token
     assert result.sources and result.sources[0].source == "facts.pdf"
     assert all(1 <= c.number <= len(result.sources) for c in result.citations)
+    if result.mode == "llm":
+        # Every sentence is attributed: cited (by the model or by Docent) or flagged.
+        assert result.support, result.answer
+        cited = {c.number for c in result.citations}
+        for s in result.support:
+            assert (s.source in cited) if s.supported else s.source is None
+        data = result.to_dict()
+        assert data["sentences"] == sum(s.kind != "code" for s in result.support)
+        assert data["unsupported_sentences"] == result.unsupported_sentences
     assert result.tokens["prompt"] > 0 and result.tokens["answer"] > 0
     assert result.timings["first_token"] <= result.timings["total"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from rag.attribution import ADDED, annotate
 from rag.render import plain, safe_markdown
 from rag.transcript import source_label
 
@@ -19,6 +20,11 @@ MODE_BADGES = {
     "not-found": ("🚫", "Your documents don't seem to cover this, so Docent did not guess."),
     "error": ("⚠️", "The LLM endpoint failed; the chat still works."),
 }
+
+
+def answer_text(answer: dict[str, Any]) -> str:
+    """The answer as shown: with the citations Docent added and its quiet notes."""
+    return safe_markdown(annotate(answer["answer"], answer.get("support") or [], "streamlit"))
 
 
 def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
@@ -44,6 +50,11 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
             if source["headings"]:
                 st.caption(" › ".join(plain(h) for h in source["headings"]))
             st.markdown(safe_markdown(source["text"]))
+            for s in answer.get("support") or []:
+                if s["source"] == n:
+                    how = "citation added by Docent" if s["added"] else "cited"
+                    quote = " ".join(str(s["text"]).split())[:160]
+                    st.caption(f"supports “{plain(quote)}” ({how}, {s['score']:.2f})")
             sc = source["scores"]
             graded = f" · LLM grade {sc['llm']:.0f}/10" if sc.get("llm") is not None else ""
             st.caption(
@@ -72,6 +83,11 @@ def small_print(answer: dict[str, Any]) -> str:
         parts.append(f"first token {answer['timings']['first_token']:.0f} ms")
     if answer.get("removed_citations"):
         parts.append(f"{answer['removed_citations']} invalid citation(s) removed")
+    if answer.get("sentences"):
+        supported = answer["sentences"] - answer["unsupported_sentences"]
+        parts.append(f"{supported} of {answer['sentences']} sentences supported")
+    if any(s["added"] for s in answer.get("support") or []):
+        parts.append(f"{ADDED} citation added by Docent")
     parts += [f"⚠️ {plain(w)}" for w in answer.get("warnings") or []]
     return " · ".join(parts)
 

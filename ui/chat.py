@@ -11,7 +11,7 @@ from rag.access import AccessDenied, User
 from rag.config import Settings, get_settings
 from rag.render import plain, safe_markdown
 from rag.system import Docent
-from ui.answer_view import show_answer
+from ui.answer_view import answer_text, show_answer
 from ui.state import state
 
 
@@ -23,9 +23,11 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
     gone = app.chats.gone(s.collection, ids)
     for message in s.messages:
         with st.chat_message(message["role"]):
-            st.markdown(safe_markdown(message["content"]))
             if message.get("answer"):
+                st.markdown(answer_text(message["answer"]))
                 show_answer(message["answer"], gone)
+            else:
+                st.markdown(safe_markdown(message["content"]))
     try:
         has_docs = bool(app.collection(s.collection, user).documents())
     except AccessDenied as exc:
@@ -75,8 +77,9 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
             text += delta
             slot.markdown(safe_markdown(text) + " ▌")
         answer = stream.result.to_dict()
-        # The streamed draft gives way to the checked answer (invalid citations removed).
-        slot.markdown(safe_markdown(answer["answer"]))
+        # The streamed draft gives way to the checked answer: invalid citations removed, the
+        # ones Docent found added, sentences no source supports noted.
+        slot.markdown(answer_text(answer))
         show_answer(answer)
     replied = {"role": "assistant", "content": answer["answer"], "answer": answer}
     s.messages.append(replied)

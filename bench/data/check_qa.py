@@ -1,6 +1,6 @@
 """Check the QA and negation sets in this folder against the documents they cite.
 
-    python bench/data/check_qa.py                  # every *.jsonl set in this folder
+    python bench/data/check_qa.py                  # every QA and negation set in this folder
     python bench/data/check_qa.py rexts-tune.jsonl # just the named files
 
 For each answerable QA row (``answer`` not null) the answer, or one of its
@@ -34,10 +34,17 @@ from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_PDF_DIR = HERE.parent.parent.parent / "shared" / "data" / "pdfs"
+PDF_DIRS = [HERE, HERE.parent.parent / "tests" / "data"]  # R-exts here; R-intro, R-admin there
 DEFAULT_HTML_DIR = Path("/usr/share/doc/postgresql-doc-15/html")
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 SOFT_BREAK = re.compile("\ufffe\\s*")  # PDFium's marker for a word hyphenated at a line end
+
+
+def pdf_path(folder: str | None, name: str) -> Path:
+    """A PDF by name: in ``folder`` if given, else in this repository's copies."""
+    if folder:
+        return Path(folder) / name
+    return next((d / name for d in PDF_DIRS if (d / name).exists()), PDF_DIRS[0] / name)
 
 
 def collapse(text: str) -> str:
@@ -89,7 +96,7 @@ def check_qa_row(row: dict, where: str, args, html_allowed: set[str] | None) -> 
     if not doc:
         return errors + [f"{where}: answerable row without doc"]
     if doc.lower().endswith(".pdf"):
-        path = Path(args.pdf_dir) / doc
+        path = pdf_path(args.pdf_dir, doc)
         if not path.exists():
             return errors + [f"{where}: no such PDF {path}"]
         pages = pdf_pages(path)
@@ -131,7 +138,7 @@ def check_negation_row(row: dict, where: str, args) -> list[str]:
     errors = [f"{where}: missing field '{k}'" for k in keys if k not in row]
     if errors:
         return errors
-    path = Path(args.pdf_dir) / row["doc"]
+    path = pdf_path(args.pdf_dir, row["doc"])
     if not path.exists():
         return [f"{where}: no such PDF {path}"]
     n = len(pdf_pages(path))
@@ -149,11 +156,11 @@ def check_negation_row(row: dict, where: str, args) -> list[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("files", nargs="*", help="JSONL files (default: every *.jsonl here)")
-    parser.add_argument("--pdf-dir", default=str(DEFAULT_PDF_DIR))
+    parser.add_argument("--pdf-dir", help="where the PDFs are (default: this repo's copies)")
     parser.add_argument("--html-dir", default=str(DEFAULT_HTML_DIR))
     args = parser.parse_args()
     files = [Path(f) if Path(f).exists() else HERE / f for f in args.files] or sorted(
-        HERE.glob("*.jsonl")
+        p for p in HERE.glob("*.jsonl") if not p.name.startswith("attribution")
     )
     listing = HERE / "pg-files.txt"
     html_allowed = None
