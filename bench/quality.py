@@ -38,8 +38,9 @@ class Variant:
 
 
 VARIANTS: dict[str, Variant] = {
-    "default": Variant(),
-    "rrf k=60": Variant(search={"rrf_k": 60}),
+    "default": Variant(),  # RRF k=20 over 100 candidates each, then the learned second pass
+    "fused (no second pass)": Variant(search={"reranker": "none"}),
+    "fused, k=60": Variant(search={"reranker": "none", "rrf_k": 60}),
     "maxsim": Variant(search={"reranker": "maxsim"}),
 }
 
@@ -49,8 +50,9 @@ def index_key(variant: Variant) -> str:
     return "-".join(f"{k}={v}" for k, v in sorted(variant.index.items())) or "default"
 
 
-def docent_for(dev: DevSet, variant: Variant) -> Docent:
+def docent_for(dev: DevSet, variant: Variant | None = None) -> Docent:
     """Docent over the set's collection indexed with ``variant``'s settings (built if new)."""
+    variant = variant or VARIANTS["default"]
     settings = Settings(
         data_dir=OUT / index_key(variant) / dev.name,
         collection=dev.name,

@@ -4,7 +4,7 @@
   queries), report on the test qrels (300).
 - rman: R-intro, R-admin and R-exts (PDF, GPL) in one collection; tune on
   ``rexts-tune.jsonl`` (152 questions), report on ``rman-dev.jsonl`` (70).
-- pg: the SQL command reference of PostgreSQL 15's HTML manual, 184 pages; tune on
+- pgsql: the SQL command reference of PostgreSQL 15's HTML manual, 184 pages; tune on
   ``pg-tune.jsonl`` (72), report on ``pg-report.jsonl`` (72).
 
 Settings are chosen on tuning splits only; report splits are for reporting.
@@ -84,7 +84,7 @@ def pg() -> DevSet:
             yield Source.from_path(PG_HTML / name)
 
     return DevSet(
-        "pg",
+        "pgsql",
         False,
         sources,
         lambda: read_qa(DATA / "pg-tune.jsonl"),

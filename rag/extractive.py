@@ -1,19 +1,27 @@
-"""The offline answer: the most relevant sentences of the top passages, quoted and cited.
+"""The offline answer: the sentences of the top passages that answer, quoted and cited.
 
-Sentence vectors were computed at ingest (see ``Embedder.encode_with_sentences``), so picking
-sentences costs a few dot products, not a model call.
+Each sentence of the best sources is scored by its own vector's similarity to the question
+(sentence vectors come from ingest, so this costs dot products, not a model call), by how
+many of the question's words it holds, and by how well its passage ranked. The best one is
+quoted with the sentence after it when it only leads in (it ends with a colon, or is short);
+then the next best, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources.
+Weights were chosen on the tuning splits (``python -m bench.extractive``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.sentences import clean, sentence_spans
 
 MAX_SENTENCES = 4
+MAX_SOURCES = 3
 MAX_CHARS = 400  # a "sentence" longer than this (a table, a code block) is cut
-RELATIVE_FLOOR = 0.75  # keep sentences scoring at least this share of the best one
+LEAD_IN_CHARS = 60  # a best sentence shorter than this is quoted with the one after it
 
 EXTRACTIVE_NOTE = (
     "*Extractive answer — no LLM is configured, so these are the most relevant "
@@ -21,9 +29,32 @@ EXTRACTIVE_NOTE = (
 )
 
 
-def extractive_answer(query_vector: np.ndarray, sources: list[Passage]) -> str:
+@dataclass(frozen=True)
+class Weights:
+    """How a sentence is scored: similarity + words * overlap + source * 1/rank."""
+
+    words: float = 0.3
+    source: float = 0.2
+    floor: float = 0.7  # keep sentences scoring at least this share of the best one
+
+
+WEIGHTS = Weights()
+
+
+@dataclass
+class _Sentence:
+    number: int  # its source's number (1-based)
+    start: int  # where it starts in the passage
+    index: int  # its position among the passage's sentences
+    text: str
+    score: float
+
+
+def extractive_answer(
+    query: str, query_vector: np.ndarray, sources: list[Passage], weights: Weights = WEIGHTS
+) -> str:
     """Markdown: a note saying what this is, then quoted sentences each cited as ``[n]``."""
-    picked = pick_sentences(query_vector, sources)
+    picked = pick_sentences(query, query_vector, sources, weights)
     # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as citations.
     lines = [f"> {_escape(sentence)} [{n}]" for n, sentence in picked]
     return EXTRACTIVE_NOTE + "\n\n" + "\n>\n".join(lines)
@@ -33,10 +64,38 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
 
 
-def pick_sentences(query_vector: np.ndarray, sources: list[Passage]) -> list[tuple[int, str]]:
+def pick_sentences(
+    query: str, query_vector: np.ndarray, sources: list[Passage], weights: Weights = WEIGHTS
+) -> list[tuple[int, str]]:
     """``(source number, sentence)`` pairs, in source order then text order."""
+    sentences = _scored(query, query_vector, sources, weights)
+    if not sentences:
+        return [(n, clean(p.text)[:MAX_CHARS]) for n, p in enumerate(sources[:1], start=1)]
+    ranked = sorted(sentences, key=lambda s: -s.score)
+    best = ranked[0]
+    chosen = [best]
+    if best.text.endswith(":") or len(best.text) < LEAD_IN_CHARS:
+        chosen += [s for s in sentences if s.number == best.number and s.index == best.index + 1]
+    for s in ranked[1:]:
+        numbers = {c.number for c in chosen}
+        if len(chosen) >= MAX_SENTENCES or s.score < best.score * weights.floor:
+            break
+        if s not in chosen and (s.number in numbers or len(numbers) < MAX_SOURCES):
+            chosen.append(s)
+    seen: set[str] = set()
+    out = []
+    for s in sorted(chosen, key=lambda s: (s.number, s.start)):
+        if s.text.lower() not in seen:  # overlapping chunks repeat sentences
+            seen.add(s.text.lower())
+            out.append((s.number, s.text))
+    return out
+
+
+def _scored(
+    query: str, query_vector: np.ndarray, sources: list[Passage], weights: Weights
+) -> list[_Sentence]:
     q = np.asarray(query_vector, dtype=np.float32)
-    scored: list[tuple[float, int, int, str]] = []
+    sentences: list[_Sentence] = []
     for n, passage in enumerate(sources, start=1):
         spans = list(passage.chunk.meta.sentence_spans) or sentence_spans(passage.text)
         vectors = passage.chunk.sentence_vectors
@@ -48,23 +107,10 @@ def pick_sentences(query_vector: np.ndarray, sources: list[Passage]) -> list[tup
         for i, (s, e) in enumerate(spans):
             text = clean(passage.text[s:e])
             if text:
-                scored.append(
-                    (
-                        float(sims[i]),
-                        n,
-                        s,
-                        text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else ""),
-                    )
-                )
-    if not scored:
-        return [(n, clean(p.text)[:MAX_CHARS]) for n, p in enumerate(sources[:1], start=1)]
-    scored.sort(key=lambda x: -x[0])
-    best = scored[0][0]
-    chosen, seen = [], set()
-    for score, n, start, text in scored:
-        if len(chosen) >= MAX_SENTENCES or (chosen and score < best * RELATIVE_FLOOR):
-            break
-        if text.lower() not in seen:  # overlapping chunks repeat sentences
-            seen.add(text.lower())
-            chosen.append((n, start, text))
-    return [(n, text) for n, _, text in sorted(chosen)]
+                cut = text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else "")
+                sentences.append(_Sentence(n, s, i, cut, float(sims[i]) + weights.source / n))
+    words = set(tokenize([query])[0])
+    if words and weights.words:
+        for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):
+            s.score += weights.words * len(words.intersection(tokens)) / len(words)
+    return sentences

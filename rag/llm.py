@@ -62,6 +62,12 @@ class ChatLLM:
             max_tokens=settings.llm_answer_tokens,
             temperature=0.1,
             stream_usage=True,
+            # The client sends the cap as `max_completion_tokens`, which OpenAI reads but
+            # llama.cpp's server (and other older OpenAI-compatible ones) ignore: they read
+            # `max_tokens`. Without it a local model may write until its context is full.
+            extra_body={"max_tokens": settings.llm_answer_tokens}
+            if settings.llm_base_url
+            else None,
         )
 
     def stream(self, messages: list[dict[str, str]]) -> Stream:

@@ -16,7 +16,7 @@ import numpy as np
 from rag.llm import ChatLLM, LLMError
 from rag.passage import Passage
 from rag.prompt import format_sources
-from rag.rerank import NoReranker, RerankError, score_relevance
+from rag.rerank import NoReranker, RerankError, best_relevance, score_relevance
 from rag.tokens import count_tokens
 
 GRADER_PROMPT = """You grade search results for a question. For each numbered source in the \
@@ -38,6 +38,7 @@ class LLMReranker:
     """
 
     threshold = NoReranker.threshold
+    confidence = staticmethod(best_relevance)  # the grade orders; relevance still decides
 
     def __init__(self, llm: ChatLLM, context_tokens: int) -> None:
         self.llm = llm
@@ -92,6 +93,8 @@ def parse_grades(reply: str, expected: int) -> list[float]:
         grades = json.loads(match.group(0))["grades"] if match else None
     except (json.JSONDecodeError, KeyError, TypeError):
         grades = None
+    if isinstance(grades, list) and len(grades) > expected:
+        grades = grades[:expected]  # small models run on past the last source: the rest is noise
     if not isinstance(grades, list) or len(grades) != expected:
         raise ValueError(f"expected {expected} grades, got: {reply[:80]!r}")
     try:

@@ -30,7 +30,7 @@ class Reranker(Protocol):
     """Re-orders candidates and sets ``scores.rerank`` on each."""
 
     name: str
-    # A best rerank score below this means "the documents don't cover it" (bench/qa.py).
+    # Confidence below this means "the documents don't cover it" (calibrated on tuning splits).
     threshold: float
 
     def rerank(
@@ -42,6 +42,16 @@ class Reranker(Protocol):
             RerankError: the backend failed (the fused order stands).
         """
         ...
+
+    def confidence(self, query_vector: np.ndarray, passages: list[Passage]) -> float:
+        """How sure it is that the reranked passages answer the question ("not in your
+        documents" below :attr:`threshold`)."""
+        ...
+
+
+def best_relevance(query_vector: np.ndarray, passages: list[Passage]) -> float:
+    """The confidence of the simple rerankers: the best passage's relevance score."""
+    return max((p.scores.rerank or 0.0 for p in passages), default=0.0)
 
 
 def relevance(
@@ -65,6 +75,8 @@ def score_relevance(query_vector: np.ndarray, passages: list[Passage]) -> None:
 class NoReranker:
     """Keeps the fused order; scores relevance for the refusal check."""
 
+    confidence = staticmethod(best_relevance)
+
     name = "none"
     threshold = 0.50
 
@@ -78,6 +90,8 @@ class NoReranker:
 
 class MaxSimReranker:
     """The relevance score re-orders the dense list, which is fused with BM25 again."""
+
+    confidence = staticmethod(best_relevance)
 
     name = "maxsim"
     threshold = NoReranker.threshold
@@ -104,6 +118,8 @@ class MaxSimReranker:
 
 class CrossEncoderReranker:
     """A sentence-transformers cross-encoder; scores are squashed to 0..1 with a sigmoid."""
+
+    confidence = staticmethod(best_relevance)
 
     threshold = 0.1
 

@@ -18,6 +18,7 @@ from rag.chats import ChatStore
 from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.embeddings import Embedder
+from rag.learned import LearnedReranker
 from rag.library import Library
 from rag.llm import ChatLLM
 from rag.llm_rerank import LLMReranker
@@ -48,7 +49,9 @@ def make_reranker(
     """
     name = settings.reranker
     if name == "auto":
-        name = "cross-encoder" if settings.cross_encoder else "none"
+        name = "cross-encoder" if settings.cross_encoder else "learned"
+    if name == "learned":
+        return RerankerChoice(LearnedReranker())
     if name == "maxsim":
         return RerankerChoice(MaxSimReranker(settings.rrf_k))
     if name == "llm":

@@ -56,9 +56,10 @@ def test_citation_to_a_source_not_given_is_removed(filled: Docent) -> None:
     assert [c.number for c in result.citations] == [1]
     assert result.citations[0].passage is result.sources[0]
     assert result.tokens["prompt"] == 123 and result.tokens["answer"] == 45  # reported usage
-    assert result.reranker == "none" and result.model == "stub-model"
+    assert result.reranker == "learned" and result.model == "stub-model"  # the offline default
     assert "first_token" in result.timings and "rerank" in result.timings
     sent = stub.requests[0]["messages"]
+    assert stub.requests[0]["max_tokens"] == 700  # the cap llama.cpp-style servers read
     assert sent[0]["role"] == "system" and "Cite every claim" in sent[0]["content"]
     assert '<source id="1" from="facts.pdf, p. 2, Bees">' in sent[-1]["content"]
 

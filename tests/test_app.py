@@ -93,7 +93,7 @@ def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
     text = answer.markdown[0].value
     assert "waggle dance" in text and "[1]" in text
     assert any("[1] facts.pdf, p. 2, Bees" in label for label in _labels(at))
-    assert "mode extractive" in _captions(at) and "reranker none" in _captions(at)
+    assert "mode extractive" in _captions(at) and "reranker learned" in _captions(at)
 
     _ask(at, "Which football club won the 1974 cup final?")
     assert "don't cover this" in at.chat_message[-1].markdown[0].value

@@ -16,7 +16,8 @@ QUESTION = "How do honey bees tell direction?"
 
 def _fused_pages(app: Docent) -> list[int | None]:
     """Pages of every candidate in the fused order (what the LLM will be shown)."""
-    return [p.page for p in app.search(QUESTION, k=50).passages]
+    fused = app.settings.model_copy(update={"reranker": "none"})
+    return [p.page for p in app.search(QUESTION, k=50, settings=fused).passages]
 
 
 def _ask(app: Docent, stub: LLMStub) -> AnswerResult:
@@ -77,6 +78,7 @@ def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Docent) ->
     [
         ('{"grades": [3, 10, 0]}', [3.0, 10.0, 0.0]),
         ('Here you go: {"grades": [12, -1, "7"]} hope that helps', [10.0, 0.0, 7.0]),
+        ('{"grades": [3, 10, 0, 5, 5, 5, 5]}', [3.0, 10.0, 0.0]),  # a small model ran on
     ],
 )
 def test_parse_grades_reads_and_clamps(reply: str, expected: list[float]) -> None:
