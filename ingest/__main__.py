@@ -97,7 +97,8 @@ def _ingest(paths: list[Path], collection: Collection, docent: Docent, follow: b
     failed = sum(r.status == "failed" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
     ok = len(results) - failed - skipped
-    where = docent.settings.data_dir
+    settings = docent.settings
+    where = "the shared library" if settings.database_url else settings.data_dir
     print(f"{ok} ok, {skipped} skipped, {failed} failed; collection {collection.name!r} in {where}")
     return 1 if failed else 0
 

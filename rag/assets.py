@@ -12,9 +12,15 @@ from rag.tokens import count_tokens, use_cache
 
 
 def prepare(settings: Settings) -> Embedder:
-    """Seed ``<data dir>/cache/tiktoken`` and load the configured embedder (once per process)."""
+    """Seed ``<data dir>/cache/tiktoken`` and load the configured embedder (once per process;
+    the OpenVINO backend exports the model once per machine, into ``Settings.model_cache_dir``)."""
     use_cache(settings.data_dir / "cache" / "tiktoken")
-    return get_embedder(settings.embedding_model, settings.embedding_batch_size)
+    return get_embedder(
+        settings.embedding_model,
+        settings.embedding_batch_size,
+        settings.embedding_backend,
+        settings.model_cache_dir / "openvino",
+    )
 
 
 def main() -> None:
@@ -24,7 +30,7 @@ def main() -> None:
     count_tokens("tiktoken works offline")
     print(
         f"offline assets ready in {settings.data_dir}: tiktoken cl100k_base, "
-        f"embedder {embedder.fingerprint.describe()}"
+        f"embedder {embedder.fingerprint.describe()} on {embedder.backend}"
     )
 
 

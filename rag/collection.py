@@ -113,7 +113,7 @@ class Collection:
             current = self.rows.documents()
             replaced = [older_versions(current, doc) for doc, _ in items]
             self.rows.add_pending(items)
-            with self._store.chroma_writing():
+            with self._store.chroma_writing(self.name):
                 index.upsert([c for _, chunks in items for c in chunks])
                 self._publish(
                     [doc.doc_id for doc, _ in items], [d for old in replaced for d in old]
@@ -130,7 +130,7 @@ class Collection:
         with self._writing():
             self._claim()
             self.rows.set_state([doc_id], "deleting")
-            with self._store.chroma_writing():
+            with self._store.chroma_writing(self.name):
                 self._purge([doc_id])
 
     def _claim(self) -> None:

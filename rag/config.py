@@ -40,16 +40,27 @@ class Settings(BaseSettings):
 
     # Storage
     data_dir: Path = Path("data")
-    database_url: str | None = None  # unset: SQLite in the data dir
+    # Unset: SQLite in the data dir. Its password is never shown (hence repr=False).
+    database_url: str | None = Field(default=None, repr=False)
     collection: str = "default"
     chroma_host: str | None = None  # unset: embedded Chroma under data_dir
     chroma_port: int = 8000
     chroma_ssl: bool = False
+    # Sent with every request to the Chroma server (e.g. "Authorization=Bearer ..." for the
+    # proxy in front of it): "Name=value,Name2=value2". Never shown or logged.
+    chroma_headers: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict, repr=False)
+    lock_wait_s: float = Field(default=600.0, ge=0)  # shared store: wait for another writer
 
     # Embedding. A packaged model name, a sentence-transformers folder, or a hub name the
     # user has cached locally (Docent never downloads).
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 32
+    # What runs the model: OpenVINO gives torch's vectors (cosine >= 0.9999) about 2.5x faster
+    # on a CPU (bench/README.md#embedding-backends); torch is the fallback.
+    embedding_backend: Literal["openvino", "torch"] = "openvino"
+    # Exports made from the packaged weights (keyed by model and versions, so shared by every
+    # data dir of this user).
+    model_cache_dir: Path = Path.home() / ".cache" / "docent"
 
     # Chunking (sizes in tiktoken cl100k tokens; the embedder's own limit is enforced too)
     chunk_size: int = Field(default=200, ge=20, le=4000)
@@ -70,7 +81,9 @@ class Settings(BaseSettings):
     llm_base_url: str | None = None
     llm_model: str = "gpt-4o-mini"
     llm_api_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("DOCENT_LLM_API_KEY", "OPENAI_API_KEY")
+        default=None,
+        validation_alias=AliasChoices("DOCENT_LLM_API_KEY", "OPENAI_API_KEY"),
+        repr=False,  # never in a log line or a traceback
     )
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
@@ -102,6 +115,23 @@ class Settings(BaseSettings):
         """Init values, then the environment, then ``.env``, then Streamlit's secrets file."""
         secrets = StreamlitSecrets(settings_cls)
         return init_settings, env_settings, dotenv_settings, secrets, file_secret_settings
+
+    @field_validator("chroma_headers", mode="before")
+    @classmethod
+    def _header_list(cls, value: object) -> object:
+        """``DOCENT_CHROMA_HEADERS=Name=value,Other=value`` (a comma list, not JSON)."""
+        if isinstance(value, str):
+            pairs = [p.partition("=") for p in value.split(",") if p.strip()]
+            return {k.strip(): v.strip() for k, _, v in pairs if k.strip()}
+        return value
+
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _psycopg(cls, value: str | None) -> str | None:
+        """``postgresql://`` means the psycopg 3 driver (the one Docent installs)."""
+        if value and value.startswith(("postgresql://", "postgres://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
 
     @field_validator("llm_models", mode="before")
     @classmethod

@@ -148,6 +148,10 @@ class SchemaTooNewError(RuntimeError):
     """The database was written by a newer Docent; this one must not touch it."""
 
 
+class DatabaseUnavailableError(RuntimeError):
+    """The configured database cannot be reached."""
+
+
 def _v2_generation_column(conn: Connection) -> None:
     """Generations move from ``meta`` keys into a column of ``collections``."""
     conn.execute(text("ALTER TABLE collections ADD COLUMN generation INTEGER NOT NULL DEFAULT 0"))
@@ -168,11 +172,23 @@ def _v3_accounts(conn: Connection) -> None:
     metadata.create_all(conn, tables=_V3_TABLES)
 
 
+def _v4_dirty_per_collection(conn: Connection) -> None:
+    """The "Chroma being written" mark becomes one per collection (writers of different
+    collections may run at once on a shared store): a store-wide mark marks them all."""
+    legacy = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "chroma_dirty"))
+    value = legacy.scalar()
+    if value is not None:
+        for (name,) in conn.execute(select(collections_table.c.name)):
+            conn.execute(meta_table.insert().values(key=f"chroma_dirty:{name}", value=value))
+        conn.execute(meta_table.delete().where(meta_table.c.key == "chroma_dirty"))
+
+
 # Migration N takes a database at version N-1 to version N. Version 1 is the first schema
 # (before this table existed); a new database is created at the latest version directly.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_generation_column,
     3: _v3_accounts,
+    4: _v4_dirty_per_collection,
 }
 LATEST = max(MIGRATIONS)
 
@@ -181,10 +197,20 @@ class Database:
     """An engine plus the two ways Docent uses it: :meth:`read` and :meth:`write`."""
 
     def __init__(self, url: str) -> None:
+        from sqlalchemy.exc import OperationalError
+
         self.url = url
         self.engine = _engine(url)
         self.dialect = self.engine.dialect.name
-        self._migrate()
+        try:
+            self._migrate()
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+            raise DatabaseUnavailableError(
+                f"cannot reach the database at {describe_url(url)} ({reason}); start it "
+                "(PostgreSQL: `pg_ctl start`), check DOCENT_DATABASE_URL, or unset it to use "
+                "SQLite in the data dir"
+            ) from None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -206,6 +232,8 @@ class Database:
 
     def _migrate(self) -> None:
         with self.write() as conn:
+            if self.dialect == "postgresql":  # several instances may start at once
+                conn.execute(text("SELECT pg_advisory_xact_lock(4242424242)"))
             version = _version(conn)
             if version > LATEST:
                 raise SchemaTooNewError(

@@ -114,20 +114,22 @@ class DocStore:
     def drop_collection(self, collection: str) -> None:
         """Forget a collection and everything in it, in one transaction."""
         with self.db.write() as conn:
+            conn.execute(
+                meta_table.delete().where(meta_table.c.key == f"{CHROMA_DIRTY}:{collection}")
+            )
             conn.execute(grants_table.delete().where(grants_table.c.collection == collection))
             conn.execute(chunks_table.delete().where(chunks_table.c.collection == collection))
             conn.execute(documents_table.delete().where(documents_table.c.collection == collection))
             conn.execute(collections_table.delete().where(collections_table.c.name == collection))
 
-    def has_unfinished(self) -> bool:
-        """True if any document (any collection) is still ``pending`` or ``deleting``."""
+    def has_unfinished(self, collection: str | None = None) -> bool:
+        """True if a document (of ``collection``, or of any) is still pending or deleting."""
+        d = documents_table.c
+        query = select(d.doc_id).where(d.state != "ready")
+        if collection is not None:
+            query = query.where(d.collection == collection)
         with self.db.read() as conn:
-            return (
-                conn.execute(
-                    select(documents_table.c.doc_id).where(documents_table.c.state != "ready")
-                ).first()
-                is not None
-            )
+            return conn.execute(query.limit(1)).first() is not None
 
     def get_flag(self, key: str) -> str | None:
         """A store-wide value (e.g. the "Chroma is being written" mark)."""
@@ -144,19 +146,24 @@ class DocStore:
                 conn.execute(meta_table.insert().values(key=key, value=value))
 
     @contextmanager
-    def chroma_writing(self) -> Iterator[None]:
-        """Mark Chroma as being written for the block, so a crash inside it is detected.
+    def chroma_writing(self, collection: str) -> Iterator[None]:
+        """Mark ``collection``'s vectors as being written for the block, so a crash inside it
+        is detected.
 
         The mark is cleared only when the block ends normally: after an error it stays, and
         the next writer checks the vector index before trusting it.
         """
-        self.set_flag(CHROMA_DIRTY, str(time.time()))
+        self.set_flag(f"{CHROMA_DIRTY}:{collection}", str(time.time()))
         yield
-        self.set_flag(CHROMA_DIRTY, None)
+        self.set_flag(f"{CHROMA_DIRTY}:{collection}", None)
 
-    def chroma_dirty(self) -> bool:
-        """A writer died (or failed) in the middle of a Chroma write."""
-        return self.get_flag(CHROMA_DIRTY) is not None
+    def chroma_dirty(self, collection: str | None = None) -> bool:
+        """A writer died (or failed) in the middle of a Chroma write (to ``collection``, or
+        to any)."""
+        m = meta_table.c
+        key = f"{CHROMA_DIRTY}:{collection}" if collection else f"{CHROMA_DIRTY}:%"
+        with self.db.read() as conn:
+            return conn.execute(select(m.key).where(m.key.like(key)).limit(1)).first() is not None
 
     def close(self) -> None:
         """Close the database connections."""

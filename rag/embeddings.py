@@ -6,10 +6,17 @@ import copy
 import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from rag.config import DEFAULT_EMBEDDING_MODEL
+
+if TYPE_CHECKING:
+    from rag.openvino_encoder import OpenVinoEncoder
+
+Backend = Literal["torch", "openvino"]
+DEFAULT_CACHE = Path.home() / ".cache" / "docent" / "openvino"  # as Settings.model_cache_dir
 
 
 class EmbeddingModelError(RuntimeError):
@@ -62,13 +69,35 @@ def resolve_model_path(name: str) -> str:
 
 
 class Embedder:
-    """A sentence-transformers model with the bits Docent needs: encode, count, fingerprint."""
+    """A sentence-transformers model with the bits Docent needs: encode, count, fingerprint.
 
-    def __init__(self, name: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 32) -> None:
+    The transformer runs in torch, or in OpenVINO (:mod:`rag.openvino_encoder`), which gives
+    the same vectors (cosine ≥ 0.9999, tested) faster; both share the fingerprint.
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_EMBEDDING_MODEL,
+        batch_size: int = 32,
+        backend: Backend = "torch",
+        cache_dir: Path | None = None,
+    ) -> None:
+        """Load ``name`` offline.
+
+        Args:
+            name: see :func:`resolve_model_path`.
+            batch_size: texts per model call.
+            backend: what runs the transformer.
+            cache_dir: where the OpenVINO export is kept (made on first use).
+
+        Raises:
+            EmbeddingModelError: the model cannot be loaded, or not run by ``backend``.
+        """
         from sentence_transformers import SentenceTransformer
 
+        path = resolve_model_path(name)
         try:
-            self.model = SentenceTransformer(resolve_model_path(name), device="cpu")
+            self.model = SentenceTransformer(path, device="cpu")
         except Exception as exc:
             raise EmbeddingModelError(
                 f"cannot load embedding model {name!r} offline ({exc}). Use the packaged "
@@ -76,6 +105,13 @@ class Embedder:
             ) from exc
         self.name = name
         self.batch_size = batch_size
+        self.backend = backend
+        self._openvino: OpenVinoEncoder | None = None
+        if backend == "openvino" and _mean_pooled(self.model):
+            self._openvino = self._load_openvino(path, cache_dir or DEFAULT_CACHE)
+        elif backend == "openvino":  # e.g. a Dense layer after pooling: torch runs it whole
+            self.backend = "torch"
+        self._encode_lock = threading.Lock()
         # Hugging Face fast tokenizers are not safe to share between threads: counting (in the
         # loader thread) gets its own copy, guarded by a lock, apart from the one encode uses.
         self.tokenizer = copy.deepcopy(self.model.tokenizer)
@@ -85,10 +121,25 @@ class Embedder:
         # Lengths include [CLS]/[SEP]; text beyond this is silently cut by the model.
         self.max_tokens = int(self.model.max_seq_length) - 2
 
+    def _load_openvino(self, path: str, cache_dir: Path) -> OpenVinoEncoder:
+        from rag.openvino_encoder import EncoderExportError, OpenVinoEncoder
+
+        if not Path(path).is_dir():
+            raise EmbeddingModelError(
+                f"the OpenVINO backend needs the model as a local folder, not {path!r}: "
+                "set DOCENT_EMBEDDING_BACKEND=torch"
+            )
+        try:
+            return OpenVinoEncoder(self.model[0].auto_model, path, cache_dir)
+        except EncoderExportError as exc:
+            raise EmbeddingModelError(str(exc)) from exc
+
     def encode(self, texts: list[str], batch_size: int | None = None) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.fingerprint.dimension), dtype=np.float32)
+        if self._openvino is not None:
+            return self._run_openvino(texts, batch_size or self.batch_size)[0]
         vectors = self.model.encode(
             texts,
             batch_size=batch_size or self.batch_size,
@@ -112,6 +163,11 @@ class Embedder:
         """
         if not texts:
             return self.encode([]), []
+        if self._openvino is not None:
+            vectors, tokens, offsets = self._run_openvino(texts, self.batch_size, offsets=True)
+            pairs = zip(tokens, offsets, spans, strict=True)
+            sentences = [_pool_spans(t, o[: len(t)], s) for t, o, s in pairs]
+            return vectors, sentences
         outputs = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -132,10 +188,55 @@ class Embedder:
             sentences.append(_pool_spans(tokens, text_offsets[: len(tokens)], text_spans))
         return np.asarray(passages, dtype=np.float32), sentences
 
+    def _run_openvino(
+        self, texts: list[str], batch_size: int, offsets: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray], list[list[tuple[int, int]]]]:
+        """Mean-pooled unit vectors, each text's token embeddings, and (if asked) its offsets.
+
+        Like sentence-transformers: one tokenizer call, texts sorted by length so each batch
+        pads little, truncation at the model's limit, the mean over real tokens only.
+        """
+        assert self._openvino is not None
+        with self._encode_lock:  # the fast tokenizer is not safe to share between threads
+            encoded = self.model.tokenizer(
+                texts,
+                truncation=True,
+                max_length=self.max_tokens + 2,
+                return_offsets_mapping=offsets,
+                verbose=False,
+            )
+        ids = encoded["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(ids[i]))
+        vectors = np.zeros((len(texts), self.fingerprint.dimension), dtype=np.float32)
+        tokens: list[np.ndarray] = [np.zeros(0)] * len(texts)
+        for start in range(0, len(order), batch_size):
+            batch = order[start : start + batch_size]
+            width = len(ids[batch[0]])
+            input_ids = np.zeros((len(batch), width), dtype=np.int64)
+            mask = np.zeros((len(batch), width), dtype=np.int64)
+            for row, i in enumerate(batch):
+                input_ids[row, : len(ids[i])] = ids[i]
+                mask[row, : len(ids[i])] = 1
+            hidden = self._openvino(input_ids, mask)
+            for row, i in enumerate(batch):
+                tokens[i] = hidden[row, : len(ids[i])]
+                v = tokens[i].mean(axis=0)
+                vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+        return vectors, tokens, list(encoded["offset_mapping"]) if offsets else []
+
     def count_tokens(self, text: str) -> int:
         """Word pieces ``text`` takes in the model's own tokenizer (without special tokens)."""
         with self._count_lock:
             return len(self.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+
+def _mean_pooled(model: object) -> bool:
+    """Whether ``model`` is transformer, mean pooling, optional normalising: what the OpenVINO
+    path reproduces (it exports the transformer and pools itself)."""
+    names = [type(module).__name__ for module in model]  # type: ignore[attr-defined]
+    if names not in (["Transformer", "Pooling"], ["Transformer", "Pooling", "Normalize"]):
+        return False
+    return getattr(model[1], "pooling_mode", None) == "mean"  # type: ignore[index]
 
 
 def _pool_spans(
@@ -152,14 +253,20 @@ def _pool_spans(
     return rows.astype(np.float16)
 
 
-_models: dict[tuple[str, int], Embedder] = {}
+_models: dict[tuple[str, int, str], Embedder] = {}
 _lock = threading.Lock()
 
 
-def get_embedder(name: str = DEFAULT_EMBEDDING_MODEL, batch_size: int = 32) -> Embedder:
-    """The process-wide :class:`Embedder` for ``name`` (loaded on first use, then shared)."""
+def get_embedder(
+    name: str = DEFAULT_EMBEDDING_MODEL,
+    batch_size: int = 32,
+    backend: Backend = "torch",
+    cache_dir: Path | None = None,
+) -> Embedder:
+    """The process-wide :class:`Embedder` for ``name`` and ``backend`` (loaded on first use,
+    then shared); arguments as for :class:`Embedder`."""
     with _lock:
-        key = (name, batch_size)
+        key = (name, batch_size, backend)
         if key not in _models:
-            _models[key] = Embedder(name, batch_size)
+            _models[key] = Embedder(name, batch_size, backend, cache_dir)
         return _models[key]

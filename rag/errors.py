@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from rag.access import AccessDenied
 from rag.accounts import AccountError
-from rag.database import SchemaTooNewError
+from rag.database import DatabaseUnavailableError, SchemaTooNewError
 from rag.embeddings import EmbeddingModelError
 from rag.lock import StoreBusyError
 from rag.vectors import EmbeddingMismatchError, StoreUnavailableError
@@ -22,6 +22,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StoreUnavailableError,
     EmbeddingModelError,
     SchemaTooNewError,
+    DatabaseUnavailableError,
     ValueError,
     OSError,
 )

@@ -8,6 +8,7 @@ writer takes the lock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -18,15 +19,15 @@ from rag.database import open_database
 from rag.docstore import DocStore
 from rag.embeddings import Fingerprint
 from rag.lexical import LexicalIndex
-from rag.lock import StoreBusyError, WriterLock
+from rag.lock import AdvisoryLocks, StoreBusyError, WriterLock
 from rag.recovery import (
-    check_open,
     check_unopened,
     chroma_folder,
     finish,
-    fresh_folder,
+    healthy,
     needs_recovery,
-    rebuild,
+    rebuild_collection,
+    rebuild_folder,
 )
 from rag.vectors import EmbeddingMismatchError, VectorStore
 
@@ -44,24 +45,45 @@ class Library:
         """
         self.settings, self.fingerprint = settings, fingerprint
         self.store = DocStore(open_database(settings))
-        self.lock = WriterLock(settings.data_dir / "writer.lock")
+        # A shared database (PostgreSQL) serves several instances: they need one Chroma
+        # server, and lock per collection; SQLite is one machine's, one writer at a time.
+        self.shared = self.store.db.dialect == "postgresql"
+        if self.shared and not settings.chroma_host:
+            raise ValueError(
+                "a shared database (DOCENT_DATABASE_URL) needs a shared Chroma server too: set "
+                "DOCENT_CHROMA_HOST (see the README's shared deployment)"
+            )
+        self.locks: WriterLock | AdvisoryLocks = (
+            AdvisoryLocks(self.store.db.engine, settings.lock_wait_s)
+            if self.shared
+            else WriterLock(settings.data_dir / "writer.lock")
+        )
         self.recovered: list[str] = []  # what the last recovery did, for logs and tests
         self._lexical: dict[str, LexicalIndex] = {}
         self.vectors = self._open_vectors()
 
     def _open_vectors(self) -> VectorStore:
+        """Open Chroma; first finish (and, where damaged, rebuild) what a dead writer left."""
+        folder = chroma_folder(self.settings, self.store)
+        if self.shared:  # collection by collection, each under its lock, if nobody writes it
+            self.vectors = VectorStore(self.settings, folder)
+            for name in self.collections():
+                if needs_recovery(self.store, name):
+                    with contextlib.suppress(StoreBusyError), self.locks.hold(name, wait_s=0):
+                        self._recover(name)
+            return self.vectors
         if needs_recovery(self.store):
             try:
-                with self.lock:
+                with self.locks.hold():
                     self.recovered = check_unopened(self.settings, self.store)
                     self.vectors = VectorStore(
                         self.settings, chroma_folder(self.settings, self.store)
                     )
-                    self.recovered += finish(self.store, self._all)
+                    self.recovered += finish(self.store, self._unfinished(None))
                     return self.vectors
             except StoreBusyError:
                 pass  # a live writer is at work: it recovers and owns the store's state
-        return VectorStore(self.settings, chroma_folder(self.settings, self.store))
+        return VectorStore(self.settings, folder)
 
     # -- collections ---------------------------------------------------------------------------
     def open(self, name: str, user: User | None = None, verify: bool = True) -> Collection:
@@ -88,7 +110,14 @@ class Library:
             name, LexicalIndex(self.settings.data_dir / "bm25" / name)
         )
         return Collection(
-            name, fingerprint, self.store, self.vectors, lexical, self.writing, user, role
+            name,
+            fingerprint,
+            self.store,
+            self.vectors,
+            lexical,
+            lambda: self.writing(name),
+            user,
+            role,
         )
 
     def collections(self, user: User | None = None) -> list[str]:
@@ -130,39 +159,50 @@ class Library:
         check_collection_name(name)
         user = user or User.local()
         require(user, self._role(name, user), "manage", name)
-        with self.writing(), self.store.chroma_writing():
+        with self.writing(name), self.store.chroma_writing(name):
             self.vectors.drop(name)
             self.store.drop_collection(name)
 
-    def _all(self) -> list[Collection]:
-        return [self.open(name, MAINTENANCE, verify=False) for name in self.collections()]
+    def _unfinished(self, name: str | None) -> list[Collection]:
+        """Handles on the collections (all, or ``name``) a dead writer left unfinished."""
+        names = [name] if name else self.collections()
+        return [
+            self.open(n, MAINTENANCE, verify=False) for n in names if needs_recovery(self.store, n)
+        ]
 
     # -- writing -------------------------------------------------------------------------------
     @contextmanager
-    def writing(self) -> Iterator[None]:
-        """Hold the writer lock; a crashed writer's work is finished first.
+    def writing(self, name: str | None = None) -> Iterator[None]:
+        """Hold the writer lock (the data dir's; on a shared store, collection ``name``'s);
+        a crashed writer's work is finished first.
 
         Raises:
-            StoreBusyError: another process or session is writing (never waits).
+            StoreBusyError: another writer has it: at once with SQLite; on a shared store,
+                after ``DOCENT_LOCK_WAIT_S`` of waiting.
         """
-        first = not self.lock.held
-        with self.lock:
-            if first and needs_recovery(self.store):
-                self._recover_open()
+        if self.shared and name is None:
+            raise ValueError("on a shared store, writing needs a collection")
+        key = name if self.shared else ""
+        first = not self.locks.held(key or "")
+        with self.locks.hold(key or ""):
+            if first and needs_recovery(self.store, key or None):
+                self._recover(key or None)
             yield
 
-    def _recover_open(self) -> None:
-        """Recovery with Chroma already open in this process (a writer died meanwhile)."""
+    def _recover(self, name: str | None) -> None:
+        """Recovery with Chroma open in this process, for ``name`` (or every collection)."""
         self.recovered = []
-        if self.store.chroma_dirty() and not check_open(self.vectors, self._all()):
-            target = self.vectors
-            if target.embedded:
-                target = VectorStore(self.settings, fresh_folder(self.settings))
-            self.recovered.append(rebuild(self.settings, self.store, target, self.collections()))
+        dirty = [c for c in self._unfinished(name) if self.store.chroma_dirty(c.name)]
+        broken = [c for c in dirty if not healthy(c)]
+        if broken and self.vectors.embedded:  # one folder holds every collection
+            self.recovered.append(rebuild_folder(self.settings, self.store, self.collections()))
             self.vectors.move_to(chroma_folder(self.settings, self.store))
-        self.recovered += finish(self.store, self._all)
+        else:
+            self.recovered += [rebuild_collection(self.store, self.vectors, c.name) for c in broken]
+        self.recovered += finish(self.store, self._unfinished(name))
 
     def close(self) -> None:
         """Release the lock and the database connections."""
-        self.lock.release()
+        if isinstance(self.locks, WriterLock):
+            self.locks.release()
         self.store.close()

@@ -93,6 +93,10 @@ def parse_grades(reply: str, expected: int) -> list[float]:
         grades = json.loads(match.group(0))["grades"] if match else None
     except (json.JSONDecodeError, KeyError, TypeError):
         grades = None
+    if grades is None:  # a small model may run on until the token limit: no closing bracket
+        cut = re.search(r'"grades"\s*:\s*\[([-\d.,\s"]*)', reply)
+        numbers = re.findall(r"-?\d+(?:\.\d+)?", cut.group(1)) if cut else []
+        grades = numbers if len(numbers) > expected else None  # the last may be cut short
     if isinstance(grades, list) and len(grades) > expected:
         grades = grades[:expected]  # small models run on past the last source: the rest is noise
     if not isinstance(grades, list) or len(grades) != expected:

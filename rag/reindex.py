@@ -34,7 +34,7 @@ def reindex(library: Library, name: str, embedder: Embedder, user: User | None =
                 for c, v, s in zip(part, vectors, sentences, strict=True)
             ]
         old.rows.replace_vectors(fresh, embedder.fingerprint)
-        with library.store.chroma_writing():
+        with library.store.chroma_writing(name):
             library.vectors.drop(name)
             library.open(name, user).refill()
         return len(chunks)

@@ -42,7 +42,7 @@ def make_reranker(
     """The configured second pass; a backend that can't run falls back to ``none`` with a warning.
 
     Args:
-        settings: ``reranker`` (``auto``: a cross-encoder if one is configured, else ``none``),
+        settings: ``reranker`` (``auto``: a cross-encoder if one is configured, else ``learned``),
             ``cross_encoder``, ``rrf_k`` and ``llm_context_tokens``.
         llm: the chat model, for ``llm``.
         cross_encoders: loaded cross-encoders by name, reused and filled (they are models).

@@ -45,15 +45,18 @@ def open_client(settings: Settings, folder: Path) -> Any:
                 host=settings.chroma_host,
                 port=settings.chroma_port,
                 ssl=settings.chroma_ssl,
+                headers=settings.chroma_headers or None,
                 settings=chroma_settings,
             )
             client.heartbeat()
         except Exception as exc:
+            scheme = "https" if settings.chroma_ssl else "http"
             raise StoreUnavailableError(
-                f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port}"
-                f" ({exc}); start it with `chroma run --path DIR --port {settings.chroma_port}` "
-                "or unset DOCENT_CHROMA_HOST to use the embedded store"
-            ) from exc
+                f"cannot reach the Chroma server at {scheme}://{settings.chroma_host}:"
+                f"{settings.chroma_port} ({type(exc).__name__}: {str(exc)[:200]}); start it "
+                f"with `chroma run --path DIR --port {settings.chroma_port}` (behind its proxy), "
+                "check DOCENT_CHROMA_HEADERS, or unset DOCENT_CHROMA_HOST to use the embedded store"
+            ) from None
         return client
     folder.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(folder), settings=chroma_settings)

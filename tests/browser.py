@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -93,6 +94,19 @@ def chromium() -> Iterator[Browser]:
 def ready(page: Page) -> None:
     """Wait until the app has loaded its model and drawn the library (the upload input)."""
     page.locator("input[type=file]").wait_for(state="attached", timeout=240_000)
+
+
+def settled(page: Page) -> None:
+    """Wait for the script run a click started (if not already over) to finish.
+
+    Without it a test can act on the widgets of the run before, which Streamlit then replaces
+    (a file set on the old uploader is lost)."""
+    from playwright.sync_api import expect
+
+    app = page.get_by_test_id("stApp")
+    with contextlib.suppress(AssertionError):
+        expect(app).to_have_attribute("data-test-script-state", "running", timeout=5_000)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=120_000)
 
 
 def screenshot(page: Page, name: str) -> None:

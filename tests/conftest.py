@@ -142,3 +142,21 @@ def chroma_finds(app: Docent, name: str | None = None) -> tuple[int, int]:
         res = raw.query(query_embeddings=vectors, n_results=1, include=[])
         found += sum(got[:1] == [c.chunk_id] for c, got in zip(part, res["ids"], strict=True))
     return found, len(chunks)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[tuple[str, int]]:
+    """A real PostgreSQL server on a free loopback port for the session."""
+    from tests.postgres import postgres_server, require
+
+    require()
+    with postgres_server() as address:
+        yield address
+
+
+@pytest.fixture
+def database_url(postgres: tuple[str, int]) -> str:
+    """A fresh database on the session's PostgreSQL server."""
+    from tests.postgres import new_database
+
+    return new_database(*postgres)

@@ -8,7 +8,6 @@ comes back after the server restarts.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,7 +17,7 @@ from rag.access import AccessDenied, User
 from rag.accounts import Accounts
 from rag.config import Settings
 from rag.database import open_database
-from tests.browser import chromium, ready, screenshot, streamlit_app
+from tests.browser import chromium, ready, screenshot, settled, streamlit_app
 from tests.helpers import FACTS, make_pdf
 
 if TYPE_CHECKING:
@@ -54,15 +53,11 @@ def _sign_in(browser: Browser, url: str, name: str) -> Page:
 
 def _submit(page: Page, name: str, password: str) -> None:
     """Fill the sign-in form, submit it, and wait until the app has answered."""
-    from playwright.sync_api import expect
 
     page.get_by_role("textbox", name="Name").fill(name)
     page.get_by_role("textbox", name="Password").fill(password)
-    app = page.get_by_test_id("stApp")
     page.get_by_role("button", name="Sign in").click()
-    with contextlib.suppress(AssertionError):  # the run this submission starts (unless over)
-        expect(app).to_have_attribute("data-test-script-state", "running", timeout=5_000)
-    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=60_000)
+    settled(page)
 
 
 def _collections(page: Page) -> list[str]:
@@ -88,6 +83,8 @@ def test_private_collections_readers_and_signing_in(data_dir: Path, tmp_path: Pa
             ann.get_by_text("New collection").click()
             ann.get_by_label("Name", exact=True).fill("ann-notes")
             ann.get_by_role("button", name="Create").click()
+            settled(ann)
+            expect(ann.get_by_role("combobox", name="Collection")).to_have_value("ann-notes")
             ready(ann)
             ann.locator("input[type=file]").set_input_files(str(facts))
             ann.get_by_role("button", name="Index").click()

@@ -145,7 +145,7 @@ def _mark_dirty(data_dir: Path) -> None:
     import sqlite3
 
     with sqlite3.connect(data_dir / "docent.sqlite") as db:
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('chroma_dirty', 'test')")
+        db.execute(f"INSERT OR REPLACE INTO meta VALUES ('chroma_dirty:{COLLECTION}', 'test')")
 
 
 def _segment_dirs(data_dir: Path) -> list[Path]:

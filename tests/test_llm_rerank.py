@@ -79,6 +79,7 @@ def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Docent) ->
         ('{"grades": [3, 10, 0]}', [3.0, 10.0, 0.0]),
         ('Here you go: {"grades": [12, -1, "7"]} hope that helps', [10.0, 0.0, 7.0]),
         ('{"grades": [3, 10, 0, 5, 5, 5, 5]}', [3.0, 10.0, 0.0]),  # a small model ran on
+        ('{"grades": [3, 10, 0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 1', [3.0, 10.0, 0.0]),  # to its limit
     ],
 )
 def test_parse_grades_reads_and_clamps(reply: str, expected: list[float]) -> None:
@@ -86,7 +87,14 @@ def test_parse_grades_reads_and_clamps(reply: str, expected: list[float]) -> Non
 
 
 @pytest.mark.parametrize(
-    "reply", ['{"grades": [1, 2]}', '{"scores": [1, 2, 3]}', "no json", '{"grades": [1, "x", 3]}']
+    "reply",
+    [
+        '{"grades": [1, 2]}',
+        '{"scores": [1, 2, 3]}',
+        "no json",
+        '{"grades": [1, "x", 3]}',
+        '{"grades": [1, 2, 3',  # cut off: the last grade may be cut short too
+    ],
 )
 def test_parse_grades_rejects_what_it_cannot_trust(reply: str) -> None:
     with pytest.raises(ValueError):
