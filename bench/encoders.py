@@ -53,9 +53,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
+    cache = Path(tempfile.mkdtemp())
     backends = {
         "torch": Embedder(backend="torch"),
-        "openvino": Embedder(backend="openvino", cache_dir=Path(tempfile.mkdtemp())),
+        "openvino": Embedder(backend="openvino", cache_dir=cache),
+        "openvino-bf16": Embedder(backend="openvino-bf16", cache_dir=cache),
     }
     texts = chunks(args.pdf, backends["torch"], args.limit)
     spans = [sentence_spans(t) for t in texts]

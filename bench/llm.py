@@ -49,9 +49,28 @@ from rag.system import Docent
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out" / "llm"
 GGUF = ROOT / "data" / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-QUESTIONS = Path(__file__).resolve().parent / "data" / "rman-dev.jsonl"
-DOCS = [ROOT / "tests" / "data" / "R-intro.pdf", ROOT / "tests" / "data" / "R-admin.pdf"]
-COLLECTION = "rman"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@dataclass(frozen=True)
+class Split:
+    """Questions, the manuals they are about, and the collection holding them."""
+
+    questions: Path
+    docs: list[Path]
+    collection: str
+    prefix: str  # of the answers files
+
+
+SPLITS = {
+    "report": Split(
+        DATA / "rman-dev.jsonl",
+        [ROOT / "tests" / "data" / "R-intro.pdf", ROOT / "tests" / "data" / "R-admin.pdf"],
+        "rman",
+        "answers",
+    ),
+    "tune": Split(DATA / "rexts-tune.jsonl", [DATA / "R-exts.pdf"], "rexts", "answers-tune"),
+}
 MODEL_ALIAS = "qwen"
 CONFIGS = ("learned", "llm")  # the default second pass, and the LLM grading passages
 SERVER_START_S = 300.0  # loading 1.1 GB and warming up, on a busy machine
@@ -147,11 +166,11 @@ def pick_questions(questions: list[Question], n: int) -> list[Question]:
     return [q for q in questions if id(q) in chosen]
 
 
-def settings_for(base_url: str) -> Settings:
+def settings_for(base_url: str, split: Split) -> Settings:
     """Docent's settings for this benchmark: its own store, the local model, no ``.env``."""
     return Settings(
         data_dir=OUT / "store",
-        collection=COLLECTION,
+        collection=split.collection,
         _env_file=None,
         llm_base_url=base_url,
         llm_model=MODEL_ALIAS,
@@ -161,11 +180,11 @@ def settings_for(base_url: str) -> Settings:
     )
 
 
-def index_manuals(docent: Docent) -> Collection:
-    """The collection with both manuals (indexed now if a manual is missing from it)."""
+def index_manuals(docent: Docent, split: Split) -> Collection:
+    """The collection with the split's manuals (indexed now if one is missing from it)."""
     collection = docent.collection()
     have = {d.name for d in collection.documents()}
-    missing = [Source.from_path(p) for p in DOCS if p.name not in have]
+    missing = [Source.from_path(p) for p in split.docs if p.name not in have]
     if missing:
         with tqdm(total=len(missing), desc="indexing the R manuals") as bar:
 
@@ -235,12 +254,12 @@ def ask(answerer: Answerer, collection: Collection, question: str) -> AnswerResu
 
 
 def run_config(
-    docent: Docent, collection: Collection, questions: list[Question], reranker: str
+    docent: Docent, collection: Collection, questions: list[Question], reranker: str, prefix: str
 ) -> list[Scored]:
-    """Answer every question with ``reranker``; write each answer to answers-<reranker>.jsonl."""
+    """Answer every question with ``reranker``; write each answer to <prefix>-<reranker>.jsonl."""
     answerer = docent.answerer(docent.settings.model_copy(update={"reranker": reranker}))
     scored: list[Scored] = []
-    with (OUT / f"answers-{reranker}.jsonl").open("w", encoding="utf-8") as out:
+    with (OUT / f"{prefix}-{reranker}.jsonl").open("w", encoding="utf-8") as out:
         for q in tqdm(questions, desc=f"reranker {reranker}", unit="question"):
             result = ask(answerer, collection, q.text)
             scored.append(score(q, result))
@@ -323,6 +342,12 @@ def parse_args() -> argparse.Namespace:
         "about six times slower",
     )
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated rerankers")
+    parser.add_argument(
+        "--split",
+        choices=sorted(SPLITS),
+        default="report",
+        help="report: R-intro/R-admin questions; tune: R-exts questions (to choose settings on)",
+    )
     parser.add_argument("--port", type=int, default=0, help="loopback port (default: a free one)")
     return parser.parse_args()
 
@@ -343,12 +368,14 @@ def main() -> None:
     log = OUT / "server.log"
     print(f"machine: {machine()}\nmodel: {args.gguf} on 127.0.0.1:{port} (log: {log})\n")
     with llama_server(args.gguf, port, log) as server:
-        docent = Docent(settings_for(server.base_url))  # the server loads the model meanwhile
+        split = SPLITS[args.split]
+        docent = Docent(settings_for(server.base_url, split))  # the model loads meanwhile
         try:
-            collection = index_manuals(docent)
+            collection = index_manuals(docent, split)
             server.wait_ready()
             for name, n in counts.items():
-                scored = run_config(docent, collection, pick_questions(read_qa(QUESTIONS), n), name)
+                chosen = pick_questions(read_qa(split.questions), n)
+                scored = run_config(docent, collection, chosen, name, split.prefix)
                 print(table(name, scored, args.gguf) + "\n", flush=True)
         finally:
             docent.close()

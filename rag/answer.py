@@ -269,7 +269,9 @@ class Answerer:
     def _attribute(self, result: AnswerResult) -> None:
         """Find each sentence's support; cite the sources the model left out."""
         start = time.perf_counter()
-        result.support = attribute(result.answer, result.sources, self.embedder)
+        result.support = attribute(
+            result.answer, result.sources, self.embedder, question=result.query or result.question
+        )
         cited = {c.number for c in result.citations}
         for s in result.support:
             if s.added and s.source is not None and s.source not in cited:

@@ -229,15 +229,42 @@ def _source(passage: Passage) -> _Source:
     )
 
 
-def unit_features(unit: str, vector: np.ndarray, source: _Source) -> tuple[np.ndarray, str]:
-    """The :data:`FEATURES` of (unit, source) and the source sentence closest to the unit."""
+@dataclass(frozen=True)
+class Given:
+    """What the question itself says: its words, numbers and names."""
+
+    words: frozenset[str] = frozenset()
+    numbers: frozenset[str] = frozenset()
+    names: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, question: str) -> Given:
+        """The words, numbers and names of ``question``."""
+        return cls(
+            frozenset(tokenize([question])[0]) if question.strip() else frozenset(),
+            frozenset(n.lower() for n in _NUMBER.findall(question)),
+            frozenset(n.strip("`").lower() for n in _NAME.findall(question)),
+        )
+
+
+def unit_features(
+    unit: str, vector: np.ndarray, source: _Source, given: Given | None = None
+) -> tuple[np.ndarray, str]:
+    """The :data:`FEATURES` of (unit, source) and the source sentence closest to the unit.
+
+    Words, numbers and names the question already ``given`` are not claims of the answer
+    ("The longest line you can type is 4095 bytes": only "4095 bytes" needs a source), so
+    the overlap features count the rest (all of them, if the unit only restates the question).
+    """
     sims = source.vectors @ vector
     best = int(np.argmax(sims))
     evidence = source.sentences[best] if best < len(source.sentences) else source.text[:300]
-    words = set(tokenize([unit])[0])
+    given = given or Given()
+    all_words = set(tokenize([unit])[0])
+    words = all_words - given.words or all_words
     evidence_words = set(tokenize([evidence])[0])
-    numbers = {n.lower() for n in _NUMBER.findall(unit)}
-    names = {n.strip("`").lower() for n in _NAME.findall(unit)}
+    numbers = {n.lower() for n in _NUMBER.findall(unit)} - given.numbers
+    names = {n.strip("`").lower() for n in _NAME.findall(unit)} - given.names
     missing_names = {n for n in names if n not in source.names and n not in source.text.lower()}
     negations = len(NEGATION.findall(unit)) % 2
     evidence_negations = len(NEGATION.findall(evidence)) % 2
@@ -261,18 +288,22 @@ def attribute(
     sources: list[Passage],
     embedder: Embedder,
     model: AttributionModel | None = None,
+    question: str = "",
 ) -> list[Support]:
-    """Support for every unit of ``answer`` among ``sources`` (numbered from 1)."""
+    """Support for every unit of ``answer`` among ``sources`` (numbered from 1); what
+    ``question`` already says is not counted as the answer's claim."""
     model = model or default_model()
     units = split_units(answer)
     if not units or not sources:
         return [Support(u.text, u.kind, u.start, u.end, _cited(u.text)) for u in units]
     prepared = [_source(p) for p in sources]
+    given = Given.of(question)
     vectors = embedder.encode([_plain(u.text) for u in units])
     out = []
     for unit, vector in zip(units, vectors, strict=True):
         plain = _plain(unit.text)
-        rows, evidence = zip(*(unit_features(plain, vector, s) for s in prepared), strict=True)
+        pairs = (unit_features(plain, vector, s, given) for s in prepared)
+        rows, evidence = zip(*pairs, strict=True)
         probs = model.probability(np.vstack(rows))
         cited = [n for n in _cited(unit.text) if 1 <= n <= len(sources)]
         support = Support(unit.text, unit.kind, unit.start, unit.end, cited)

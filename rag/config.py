@@ -55,12 +55,18 @@ class Settings(BaseSettings):
     # user has cached locally (Docent never downloads).
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_batch_size: int = 32
-    # What runs the model: OpenVINO gives torch's vectors (cosine >= 0.9999) about 2.5x faster
-    # on a CPU (bench/README.md#embedding-backends); torch is the fallback.
-    embedding_backend: Literal["openvino", "torch"] = "openvino"
+    # What runs the model: OpenVINO (in f32) gives torch's vectors faster on a CPU; in bf16
+    # faster still, but not the same vectors (its own fingerprint). bench/README.md has both.
+    embedding_backend: Literal["openvino", "openvino-bf16", "torch"] = "openvino"
     # Exports made from the packaged weights (keyed by model and versions, so shared by every
     # data dir of this user).
     model_cache_dir: Path = Path.home() / ".cache" / "docent"
+    # Or an OpenAI-compatible /v1/embeddings endpoint (TEI, vLLM, Ollama, OpenAI) instead of
+    # the local model.
+    embeddings_base_url: str | None = None
+    embeddings_model: str = ""
+    embeddings_api_key: str | None = Field(default=None, repr=False)
+    embeddings_max_tokens: int = Field(default=256, ge=16)
 
     # Chunking (sizes in tiktoken cl100k tokens; the embedder's own limit is enforced too)
     chunk_size: int = Field(default=200, ge=20, le=4000)
@@ -142,7 +148,14 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "chroma_host", "database_url", "llm_base_url", "llm_api_key", "cross_encoder", mode="before"
+        "chroma_host",
+        "database_url",
+        "llm_base_url",
+        "llm_api_key",
+        "cross_encoder",
+        "embeddings_base_url",
+        "embeddings_api_key",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:

@@ -13,9 +13,9 @@ import numpy as np
 from rag.config import DEFAULT_EMBEDDING_MODEL
 
 if TYPE_CHECKING:
-    from rag.openvino_encoder import OpenVinoEncoder
+    from rag.openvino_encoder import OpenVinoEncoder, Precision
 
-Backend = Literal["torch", "openvino"]
+Backend = Literal["torch", "openvino", "openvino-bf16"]
 DEFAULT_CACHE = Path.home() / ".cache" / "docent" / "openvino"  # as Settings.model_cache_dir
 
 
@@ -107,9 +107,10 @@ class Embedder:
         self.batch_size = batch_size
         self.backend = backend
         self._openvino: OpenVinoEncoder | None = None
-        if backend == "openvino" and _mean_pooled(self.model):
-            self._openvino = self._load_openvino(path, cache_dir or DEFAULT_CACHE)
-        elif backend == "openvino":  # e.g. a Dense layer after pooling: torch runs it whole
+        if backend != "torch" and _mean_pooled(self.model):
+            precision = "bf16" if backend == "openvino-bf16" else "f32"
+            self._openvino = self._load_openvino(path, cache_dir or DEFAULT_CACHE, precision)
+        elif backend != "torch":  # e.g. a Dense layer after pooling: torch runs it whole
             self.backend = "torch"
         self._encode_lock = threading.Lock()
         # Hugging Face fast tokenizers are not safe to share between threads: counting (in the
@@ -117,11 +118,14 @@ class Embedder:
         self.tokenizer = copy.deepcopy(self.model.tokenizer)
         self._count_lock = threading.Lock()
         dim = self.model.get_embedding_dimension()
-        self.fingerprint = Fingerprint(model=name, dimension=int(dim), normalized=True)
+        # bf16 moves vectors by more than the 1e-4 in cosine that sharing an index allows:
+        # a collection embedded with it is marked, and refuses the other backends' queries.
+        tag = "+bf16" if self.backend == "openvino-bf16" else ""
+        self.fingerprint = Fingerprint(model=name + tag, dimension=int(dim), normalized=True)
         # Lengths include [CLS]/[SEP]; text beyond this is silently cut by the model.
         self.max_tokens = int(self.model.max_seq_length) - 2
 
-    def _load_openvino(self, path: str, cache_dir: Path) -> OpenVinoEncoder:
+    def _load_openvino(self, path: str, cache_dir: Path, precision: Precision) -> OpenVinoEncoder:
         from rag.openvino_encoder import EncoderExportError, OpenVinoEncoder
 
         if not Path(path).is_dir():
@@ -130,7 +134,7 @@ class Embedder:
                 "set DOCENT_EMBEDDING_BACKEND=torch"
             )
         try:
-            return OpenVinoEncoder(self.model[0].auto_model, path, cache_dir)
+            return OpenVinoEncoder(self.model[0].auto_model, path, cache_dir, precision)
         except EncoderExportError as exc:
             raise EmbeddingModelError(str(exc)) from exc
 

@@ -100,3 +100,22 @@ def test_a_refusal_is_not_attributed(facts: Docent, reply: str) -> None:
         stream = facts.ask(QUESTION, k=3, settings=settings)
         "".join(stream)
     assert stream.result.mode == "not-found" and stream.result.support == []
+
+
+def test_restating_the_question_is_not_a_claim(facts: Docent) -> None:
+    from rag.attribution import attribute
+
+    question = "Which instrument do the orchestra's honey bees play to tell each other directions?"
+    sources = facts.search(question, k=3).passages
+    restated = "The instrument the orchestra's honey bees play to tell each other directions is"
+    right, wrong = f"{restated} a waggle dance.", f"{restated} a trumpet."
+    [plain] = attribute(right, sources, facts.embedder)
+    [aware] = attribute(right, sources, facts.embedder, question=question)
+    [made_up] = attribute(wrong, sources, facts.embedder, question=question)
+    assert aware.supported and _page_of(sources, aware.source) == 2
+    assert aware.score > plain.score  # the question's own words no longer count against it
+    assert not made_up.supported
+
+
+def _page_of(sources: list, number: int | None) -> int | None:
+    return None if number is None else sources[number - 1].page

