@@ -151,7 +151,11 @@ def main() -> None:
                 p.stdin.write(questions)
                 p.stdin.close()
             started = time.perf_counter()
-            results = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+            results = []
+            for p in procs:  # stdin is closed already: read the output, don't communicate()
+                assert p.stdout is not None
+                results.append(json.loads(p.stdout.read().strip().splitlines()[-1]))
+                p.wait()
             wall = time.perf_counter() - started
             latencies = sorted(x for r in results for x in r)
             print(
