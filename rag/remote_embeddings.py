@@ -76,7 +76,12 @@ class RemoteEmbedder(Embedder):
                 f"the embeddings endpoint {self.base_url} returned {len(rows)} vectors "
                 f"for {len(texts)} texts"
             )
-        vectors = np.asarray([r.embedding for r in rows], dtype=np.float32)
+        try:
+            vectors = np.vstack([_pooled(r.embedding) for r in rows])
+        except ValueError as exc:
+            raise EmbeddingModelError(
+                f"the embeddings endpoint {self.base_url} returned vectors of different sizes"
+            ) from exc
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)
         return vectors / np.maximum(norms, 1e-12)  # whatever the server does: unit length
 
@@ -108,3 +113,10 @@ class RemoteEmbedder(Embedder):
         """An estimate of the model's tokens: tiktoken's count (the server's tokenizer is
         unknown here), so ``max_tokens`` should keep some margin."""
         return count_tokens(text)
+
+
+def _pooled(embedding: object) -> np.ndarray:
+    """One vector for one input. llama.cpp's server, for a model without a pooling layer,
+    returns a vector per token instead: their mean, as sentence-transformers pools."""
+    array = np.asarray(embedding, dtype=np.float32)
+    return array.mean(axis=0) if array.ndim == 2 else array

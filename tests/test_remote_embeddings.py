@@ -80,3 +80,25 @@ def test_a_collection_embedded_by_the_endpoint(embedder: Embedder, tmp_path: Pat
             local.search("bees")
     finally:
         local.close()
+
+
+def test_a_real_llama_cpp_embeddings_server(tmp_path: Path) -> None:
+    """The protocol against a real server process: llama.cpp's, in embedding mode. No GGUF
+    embedding model ships on the package registries, so the SmolLM2 chat model serves (its
+    vectors are pooled hidden states: the protocol is what is checked, not their quality)."""
+    import sys
+
+    from tests.servers import serve
+    from tests.test_e2e_llama import _gguf
+
+    port = free_port()
+    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(_gguf())]
+    cmd += ["--host", "127.0.0.1", "--port", str(port), "--embedding", "true"]
+    cmd += ["--model_alias", "smollm2-embed", "--n_ctx", "512"]
+    with serve(cmd, port, tmp_path / "server.log"):
+        remote = RemoteEmbedder(f"http://127.0.0.1:{port}/v1", "smollm2-embed", batch_size=2)
+        vectors = remote.encode(["Honey bees dance.", "Glaciers move slowly.", "Bees dance."])
+    assert remote.fingerprint.model == "endpoint:smollm2-embed"
+    assert vectors.shape == (3, remote.fingerprint.dimension) and remote.fingerprint.dimension > 100
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert not np.allclose(vectors[0], vectors[1])  # different texts, different vectors
