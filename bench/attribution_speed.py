@@ -21,6 +21,7 @@ import time
 from bench.train_attribution import load
 from rag.attribution import attribute
 from rag.embeddings import get_embedder
+from rag.evaluate import percentile
 
 
 def main() -> None:
@@ -53,7 +54,7 @@ def main() -> None:
     seconds.sort()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}\n")
     print("| answer | sources | runs | p50 ms | p95 ms |\n|---|---|---|---|---|")
-    p95 = seconds[min(len(seconds) - 1, int(len(seconds) * 0.95))]
+    p95 = percentile(seconds, 0.95)
     print(
         f"| {args.sentences} sentences | {args.sources} | {len(seconds)} | "
         f"{statistics.median(seconds):.0f} | {p95:.0f} |"

@@ -43,8 +43,9 @@ from ingest.pipeline import Progress, Source, ingest_sources
 from rag.answer import Answerer, AnswerResult
 from rag.collection import Collection
 from rag.config import Settings
-from rag.evaluate import Question, contains_span, read_qa
+from rag.evaluate import Question, contains_span, percentile, read_qa
 from rag.system import Docent
+from tests.servers import free_port, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).resolve().parent / "out" / "llm"
@@ -77,13 +78,6 @@ SERVER_START_S = 300.0  # loading 1.1 GB and warming up, on a busy machine
 
 
 # -- the model server ---------------------------------------------------------------------------
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def check_port_free(port: int) -> None:
     """Raise ``SystemExit`` if ``127.0.0.1:port`` is taken (a stranger must not answer for us)."""
     with socket.socket() as s:
@@ -141,17 +135,9 @@ def llama_server(gguf: Path, port: int, log: Path) -> Iterator[Server]:
         *("--host", "127.0.0.1", "--port", str(port)),
         *("--n_ctx", "4096", "--model_alias", MODEL_ALIAS),
     ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield Server(proc, f"http://127.0.0.1:{port}/v1", log)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+    # Ready as soon as it runs: the model loads while Docent indexes (see Server.wait_ready).
+    with serve(cmd, port, log, ready=lambda: True) as proc:
+        yield Server(proc, f"http://127.0.0.1:{port}/v1", log)
 
 
 # -- questions and the collection ---------------------------------------------------------------
@@ -273,12 +259,6 @@ def run_config(
 def share(flags: list[bool]) -> str:
     """``0.67 (2/3)``, or ``–`` for no cases."""
     return f"{sum(flags) / len(flags):.2f} ({sum(flags)}/{len(flags)})" if flags else "–"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """The nearest-rank percentile (as ``rag.evaluate`` reports latency)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 def table(reranker: str, scored: list[Scored], gguf: Path) -> str:

@@ -22,7 +22,16 @@ from bench.baseline import Baseline
 from bench.sets import DevSet, all_sets
 from ingest.pipeline import ingest_sources
 from rag.config import Settings
-from rag.evaluate import EvalReport, Question, evaluate, hit_at, mrr_at, ndcg_at, recall_at
+from rag.evaluate import (
+    EvalReport,
+    Question,
+    evaluate,
+    hit_at,
+    mrr_at,
+    ndcg_at,
+    percentile,
+    recall_at,
+)
 from rag.system import Docent
 
 OUT = Path(__file__).resolve().parent / "out" / "quality"
@@ -96,7 +105,7 @@ def baseline_report(dev: DevSet, questions: list[Question], base: Baseline) -> E
     report.recall_100 = mean["r100"]
     latency.sort()
     report.p50_ms = latency[len(latency) // 2]
-    report.p95_ms = latency[int(len(latency) * 0.95)]
+    report.p95_ms = percentile(latency, 0.95)
     return report
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from bench import scifact
 from ingest.pipeline import Source, ingest_sources
 from rag.config import Settings
+from rag.evaluate import percentile
 from rag.passage import Passage
 from rag.rerank import MaxSimReranker, NoReranker, Reranker
 from rag.retrieve import SearchOptions, retrieve
@@ -84,7 +85,7 @@ def evaluate(
         "nDCG@10": statistics.mean(ndcg),
         "R@100": statistics.mean(recall),
         "p50_ms": ms[len(ms) // 2],
-        "p95_ms": ms[int(len(ms) * 0.95)],
+        "p95_ms": percentile(ms, 0.95),
         "stages": {s: statistics.median(v) * 1000 for s, v in stages.items()},
     }
 

@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench.sets import rman
+from rag.evaluate import percentile
 from tests.postgres import new_database, postgres_server
 from tests.servers import free_port, serve
 
@@ -160,7 +161,7 @@ def main() -> None:
             latencies = sorted(x for r in results for x in r)
             print(
                 f"| {n} | {len(latencies)} | {statistics.median(latencies):.0f} | "
-                f"{latencies[int(len(latencies) * 0.95)]:.0f} | {len(latencies) / wall:.1f} |",
+                f"{percentile(latencies, 0.95):.0f} | {len(latencies) / wall:.1f} |",
                 flush=True,
             )
         print("\n| ingest (R-intro and R-admin, one collection each) | seconds |\n|---|---|")

@@ -19,7 +19,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePath
 from typing import Any
@@ -246,9 +246,16 @@ def evaluate(
     if latency:
         ordered = sorted(latency)
         report.p50_ms = statistics.median(ordered)
-        report.p95_ms = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+        report.p95_ms = percentile(ordered, 0.95)
     return report
 
 
 def _mean(values: list[float]) -> float | None:
     return statistics.mean(values) if values else None
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank ``q`` quantile (``0 <= q < 1``) of ``values``: the value at position
+    ``int(n * q)`` once sorted, as every latency figure in Docent and its benchmarks reports."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]

@@ -7,11 +7,11 @@ repeats) and is recorded in ``requests`` so tests can read exactly what the clie
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.http_stub import JSONHandler, LoopbackHTTP
 
 
 @dataclass
@@ -25,7 +25,7 @@ class Reply:
     completion_tokens: int = 45
 
 
-class LLMStub:
+class LLMStub(LoopbackHTTP):
     """``with LLMStub([Reply("hi [1]")]) as stub: stub.base_url``."""
 
     def __init__(self, replies: list[Reply]) -> None:
@@ -34,12 +34,9 @@ class LLMStub:
         self.headers: list[dict[str, str]] = []  # per request, as the server received them
         stub = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
+        class Handler(JSONHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = self.read_json()
                 stub.requests.append(body)
                 stub.headers.append({k.lower(): v for k, v in self.headers.items()})
                 reply = stub.replies.pop(0) if len(stub.replies) > 1 else stub.replies[0]
@@ -49,7 +46,7 @@ class LLMStub:
                 elif body.get("stream"):
                     self._stream(body, reply)
                 else:
-                    self._json(200, _completion(body, reply))
+                    self.send_json(200, _completion(body, reply))
 
             def _error(self, status: int) -> None:
                 messages = {
@@ -58,7 +55,7 @@ class LLMStub:
                     429: "Rate limit reached",
                     500: "Internal server error",
                 }
-                self._json(
+                self.send_json(
                     status,
                     {
                         "error": {
@@ -68,14 +65,6 @@ class LLMStub:
                         }
                     },
                 )
-
-            def _json(self, status: int, payload: dict[str, Any]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
             def _stream(self, body: dict[str, Any], reply: Reply) -> None:
                 self.send_response(200)
@@ -97,21 +86,7 @@ class LLMStub:
                 self.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
                 self.wfile.flush()
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def base_url(self) -> str:
-        """The ``/v1`` URL to give the OpenAI client."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def __enter__(self) -> LLMStub:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 def _usage(reply: Reply) -> dict[str, int]:
