@@ -27,6 +27,7 @@ from rag.attribution import (
     FEATURES,
     MODEL,
     AttributionModel,
+    Claim,
     _plain,
     _source,
     attribute,
@@ -64,7 +65,7 @@ def fit(rows: list[dict], passages: dict[str, Passage], embedder: Embedder) -> A
     vectors = embedder.encode([_plain(r["sentence"]) for r in tune])
     x = np.vstack(
         [
-            unit_features(_plain(r["sentence"]), v, _source(passages[r["passage"]]))[0]
+            unit_features(Claim.of(_plain(r["sentence"])), v, _source(passages[r["passage"]]))[0]
             for r, v in zip(tune, vectors, strict=True)
         ]
     )

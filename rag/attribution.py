@@ -198,14 +198,31 @@ def _plain(text: str) -> str:
 
 @dataclass
 class _Source:
-    """A source passage prepared for comparison."""
+    """A source passage prepared for comparison (each of its parts tokenised once)."""
 
     text: str
+    lowered: str
     sentences: list[str]
     vectors: np.ndarray  # unit rows: one per sentence, and the passage itself last
     words: set[str]
     numbers: set[str]
     names: set[str]
+    evidence_words: list[set[str]]  # per sentence, then for the passage's opening
+
+    def evidence(self, row: int) -> tuple[str, set[str]]:
+        """The text the vector ``row`` stands for (a sentence, or the passage's opening) and
+        its words."""
+        if row < len(self.sentences):
+            return self.sentences[row], self.evidence_words[row]
+        return self.text[:300], self.evidence_words[-1]
+
+
+def _figures(text: str) -> set[str]:
+    return {n.lower() for n in _NUMBER.findall(text)}
+
+
+def _names(text: str) -> set[str]:
+    return {n.strip("`").lower() for n in _NAME.findall(text)}
 
 
 def _source(passage: Passage) -> _Source:
@@ -219,13 +236,16 @@ def _source(passage: Passage) -> _Source:
     else:
         sentences = []
     lowered = text.lower()
+    words, *evidence = tokenize([text, *sentences, text[:300]])  # one call for all parts
     return _Source(
         text,
+        lowered,
         sentences,
         np.vstack(rows),
-        set(tokenize([text])[0]),
-        {n.lower() for n in _NUMBER.findall(text)},
-        {n.strip("`").lower() for n in _NAME.findall(text)} | set(re.findall(r"\w+", lowered)),
+        set(words),
+        _figures(text),
+        _names(text) | set(re.findall(r"\w+", lowered)),
+        [set(w) for w in evidence],
     )
 
 
@@ -240,33 +260,44 @@ class Given:
     @classmethod
     def of(cls, question: str) -> Given:
         """The words, numbers and names of ``question``."""
+        words = tokenize([question])[0] if question.strip() else []
+        return cls(frozenset(words), frozenset(_figures(question)), frozenset(_names(question)))
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one unit of an answer states, computed once and compared with every source.
+
+    Words, numbers and names the question already gave are not claims of the answer ("The
+    longest line you can type is 4095 bytes": only "4095 bytes" needs a source), so they are
+    left out (all words are kept if the unit only restates the question).
+    """
+
+    words: frozenset[str]
+    numbers: frozenset[str]
+    names: frozenset[str]
+    negations: int  # parity of negation words
+
+    @classmethod
+    def of(cls, unit: str, given: Given | None = None) -> Claim:
+        """The claim of ``unit`` (plain text) beyond what ``given`` says."""
+        given = given or Given()
+        words = frozenset(tokenize([unit])[0])
         return cls(
-            frozenset(tokenize([question])[0]) if question.strip() else frozenset(),
-            frozenset(n.lower() for n in _NUMBER.findall(question)),
-            frozenset(n.strip("`").lower() for n in _NAME.findall(question)),
+            words - given.words or words,
+            frozenset(_figures(unit)) - given.numbers,
+            frozenset(_names(unit)) - given.names,
+            len(NEGATION.findall(unit)) % 2,
         )
 
 
-def unit_features(
-    unit: str, vector: np.ndarray, source: _Source, given: Given | None = None
-) -> tuple[np.ndarray, str]:
-    """The :data:`FEATURES` of (unit, source) and the source sentence closest to the unit.
-
-    Words, numbers and names the question already ``given`` are not claims of the answer
-    ("The longest line you can type is 4095 bytes": only "4095 bytes" needs a source), so
-    the overlap features count the rest (all of them, if the unit only restates the question).
-    """
+def unit_features(claim: Claim, vector: np.ndarray, source: _Source) -> tuple[np.ndarray, str]:
+    """The :data:`FEATURES` of (a unit's claim and vector, source) and the source text
+    closest to the unit."""
     sims = source.vectors @ vector
-    best = int(np.argmax(sims))
-    evidence = source.sentences[best] if best < len(source.sentences) else source.text[:300]
-    given = given or Given()
-    all_words = set(tokenize([unit])[0])
-    words = all_words - given.words or all_words
-    evidence_words = set(tokenize([evidence])[0])
-    numbers = {n.lower() for n in _NUMBER.findall(unit)} - given.numbers
-    names = {n.strip("`").lower() for n in _NAME.findall(unit)} - given.names
-    missing_names = {n for n in names if n not in source.names and n not in source.text.lower()}
-    negations = len(NEGATION.findall(unit)) % 2
+    evidence, evidence_words = source.evidence(int(np.argmax(sims)))
+    words, names = claim.words, claim.names
+    missing_names = {n for n in names if n not in source.names and n not in source.lowered}
     evidence_negations = len(NEGATION.findall(evidence)) % 2
     return (
         np.array(
@@ -274,9 +305,9 @@ def unit_features(
                 float(sims.max()),
                 len(words & source.words) / len(words) if words else 1.0,
                 len(words & evidence_words) / len(words) if words else 1.0,
-                float(bool(numbers - source.numbers)),
+                float(bool(claim.numbers - source.numbers)),
                 len(missing_names) / len(names) if names else 0.0,
-                float(negations != evidence_negations),
+                float(claim.negations != evidence_negations),
             ]
         ),
         evidence,
@@ -301,8 +332,8 @@ def attribute(
     vectors = embedder.encode([_plain(u.text) for u in units])
     out = []
     for unit, vector in zip(units, vectors, strict=True):
-        plain = _plain(unit.text)
-        pairs = (unit_features(plain, vector, s, given) for s in prepared)
+        claim = Claim.of(_plain(unit.text), given)
+        pairs = (unit_features(claim, vector, s) for s in prepared)
         rows, evidence = zip(*pairs, strict=True)
         probs = model.probability(np.vstack(rows))
         cited = [n for n in _cited(unit.text) if 1 <= n <= len(sources)]
