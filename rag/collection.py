@@ -66,7 +66,7 @@ class Collection:
 
     def lexical(self) -> LexicalIndex:
         """The BM25 index, brought up to date first if the collection changed (one cheap read)."""
-        self._lexical.ensure(self.rows.generation(), self.rows.ready_texts)
+        self._lexical.ensure(self.rows.generation(), self.rows)
         return self._lexical
 
     def load(self, chunk_ids: Sequence[str]) -> dict[str, ChunkRecord]:

@@ -377,20 +377,36 @@ class CollectionRows:
             rows = conn.execute(self._select_ready(True).order_by(func.random()).limit(n)).all()
         return [_chunk(r) for r in rows]
 
-    def ready_texts(self) -> tuple[list[str], list[str]]:
-        """Ids and indexed text (heading prefix + text) of every ready chunk, for BM25."""
+    def ready_sizes(self) -> dict[str, int]:
+        """Chunks per ready document (what BM25 compares its segments with)."""
+        d = documents_table.c
+        query = select(d.doc_id, d.chunks).where(d.collection == self.name, d.state == "ready")
+        with self.db.read() as conn:
+            return {r.doc_id: int(r.chunks) for r in conn.execute(query)}
+
+    def ready_texts(
+        self, doc_ids: Sequence[str] | None = None
+    ) -> tuple[list[str], list[str], list[str]]:
+        """Chunk ids, doc ids and indexed text (heading prefix + text) of ready chunks, of
+        ``doc_ids`` (default: every ready document), for BM25."""
         c = chunks_table.c
         query = (
-            select(c.chunk_id, c.text, c.meta)
+            select(c.chunk_id, c.doc_id, c.text, c.meta)
             .join(documents_table, self._ready_join())
             .where(c.collection == self.name, documents_table.c.state == "ready")
             .order_by(c.doc_id, c.idx)
         )
+        rows: list[Any] = []
         with self.db.read() as conn:
-            rows = conn.execute(query).all()
-        return [r.chunk_id for r in rows], [
-            ChunkMeta.from_json(r.meta).embed_text(r.text) for r in rows
-        ]
+            if doc_ids is None:
+                rows = conn.execute(query).all()
+            else:
+                ids = list(doc_ids)
+                for start in range(0, len(ids), _BATCH):
+                    part = ids[start : start + _BATCH]
+                    rows += conn.execute(query.where(c.doc_id.in_(part))).all()
+        texts = [ChunkMeta.from_json(r.meta).embed_text(r.text) for r in rows]
+        return [r.chunk_id for r in rows], [r.doc_id for r in rows], texts
 
     def replace_vectors(self, chunks: Sequence[ChunkRecord], fp: Fingerprint) -> None:
         """New vectors for existing chunks and the new fingerprint, in one transaction."""
