@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import Literal
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from rag.embeddings import Embedder
 WINDOW = 150
 DEPTH = 100
 RRF_K = 60
+Mode = Literal["fused", "bm25", "dense"]
 
 
 @dataclass
@@ -102,8 +104,8 @@ class Baseline:
             meta.write_text(json.dumps(len(texts)))
         self.embedder = embedder
 
-    def ranked(self, query: str) -> list[str]:
-        """Units for ``query``, best first (RRF of BM25 and dense, k = 60)."""
+    def ranked(self, query: str, mode: Mode = "fused") -> list[str]:
+        """Units for ``query``, best first: RRF of BM25 and dense (k = 60), or one of the two."""
         import bm25s
 
         n = min(DEPTH, len(self.units))
@@ -114,8 +116,9 @@ class Baseline:
             bm25_ids = [int(i) for i, s in zip(found[0], scores[0], strict=True) if s > 0]
         sims = self.vectors @ self.embedder.encode([query])[0]
         dense_ids = [int(i) for i in np.argsort(-sims)[:n]]
+        rankings = {"fused": (bm25_ids, dense_ids), "bm25": (bm25_ids,), "dense": (dense_ids,)}
         fused: dict[int, float] = {}
-        for ranking in (bm25_ids, dense_ids):
+        for ranking in rankings[mode]:
             for rank, i in enumerate(ranking, start=1):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + rank)
         order = sorted(fused, key=fused.__getitem__, reverse=True)

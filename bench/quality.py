@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.baseline import Baseline
+from bench.baseline import Baseline, Mode
 from bench.sets import DevSet, all_sets
 from ingest.pipeline import ingest_sources
 from rag.config import Settings
@@ -50,6 +50,7 @@ VARIANTS: dict[str, Variant] = {
     "default": Variant(),  # RRF k=20 over 100 candidates each, then the learned second pass
     "fused (no second pass)": Variant(search={"reranker": "none"}),
     "fused, k=60": Variant(search={"reranker": "none", "rrf_k": 60}),
+    "dense alone (no second pass)": Variant(search={"reranker": "none", "hybrid": False}),
     "maxsim": Variant(search={"reranker": "maxsim"}),
 }
 
@@ -84,8 +85,11 @@ def docent_for(dev: DevSet, variant: Variant | None = None) -> Docent:
     return docent
 
 
-def baseline_report(dev: DevSet, questions: list[Question], base: Baseline) -> EvalReport:
-    """The baseline's ranking figures (it neither answers nor refuses)."""
+def baseline_report(
+    dev: DevSet, questions: list[Question], base: Baseline, mode: Mode = "fused"
+) -> EvalReport:
+    """The baseline's ranking figures (it neither answers nor refuses); ``mode`` picks fused,
+    BM25 alone or dense alone."""
     report = EvalReport(len(questions), sum(q.answerable for q in questions), 0, 5)
     report.unanswerable = report.questions - report.answerable
     rows: dict[str, list[float]] = {"h1": [], "mrr": [], "ndcg": [], "r100": []}
@@ -94,7 +98,7 @@ def baseline_report(dev: DevSet, questions: list[Question], base: Baseline) -> E
         if not q.answerable:
             continue
         start = time.perf_counter()
-        ranked = base.ranked(q.text)
+        ranked = base.ranked(q.text, mode)
         latency.append((time.perf_counter() - start) * 1000)
         rows["h1"].append(hit_at(ranked, q.gold, 1))
         rows["mrr"].append(mrr_at(ranked, q.gold, 10))
@@ -149,6 +153,8 @@ def main() -> None:
         first = docent_for(dev, VARIANTS[names[0]])
         base = Baseline(dev, first.embedder, OUT / "baseline")
         print(row("plain RRF k=60 (baseline)", baseline_report(dev, questions, base)), flush=True)
+        for mode in ("bm25", "dense"):
+            print(row(f"plain {mode} alone", baseline_report(dev, questions, base, mode)))
         for name in names:
             variant = VARIANTS[name]
             docent = docent_for(dev, variant)
