@@ -92,7 +92,8 @@ def chromium() -> Iterator[Browser]:
 
 
 def ready(page: Page) -> None:
-    """Wait until the app has loaded its model and drawn the library (the upload input)."""
+    """Wait until the page has drawn the library (the upload input); the model may still be
+    loading: uploads sent meanwhile queue."""
     page.locator("input[type=file]").wait_for(state="attached", timeout=240_000)
 
 

@@ -7,6 +7,7 @@ that would be refused anyway.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import streamlit as st
@@ -17,17 +18,20 @@ from ingest.pipeline import Source
 from ingest.results import FileResult
 from rag.access import EVERYONE, AccessDenied, User, allowed
 from rag.collection import Collection
-from rag.config import check_collection_name, get_settings
+from rag.config import Settings, check_collection_name, get_settings
+from rag.cost import MILLION, CollectionCost, human, measure
+from rag.docstore import DocStore, DocumentRecord
 from rag.lock import StoreBusyError
 from rag.render import plain
 from rag.system import Docent
+from ui.boot import Boot
 from ui.state import new_chat, state
 
 ICONS = {"indexed": "✅", "already indexed": "☑️", "replaced": "🔄", "skipped": "⏭️", "failed": "❌"}
 
 
-def library_panel(app: Docent, user: User, jobs: IngestJobs) -> None:
-    """Collections, uploads and documents of the current collection."""
+def library_panel(app: Docent, user: User, jobs: IngestJobs, boot: Boot) -> None:
+    """Collections, uploads and documents of the current collection, and what it costs."""
     st.header("📚 Library")
     collection = collection_picker(app, user)
     if collection is None:
@@ -35,19 +39,22 @@ def library_panel(app: Docent, user: User, jobs: IngestJobs) -> None:
     if allowed(collection.role, "manage"):
         sharing(app, user, collection)
     if allowed(collection.role, "write"):
-        uploader(collection, jobs)
+        uploader(lambda sources: index_now(jobs, collection, sources))
+    queued_error(boot)
     indexing(jobs, collection.name, user)
     documents(collection)
+    cost_panel(app, collection)
 
 
-def start_collection(app: Docent, user: User) -> str:
+def start_collection(settings: Settings, store: DocStore, user: User) -> str:
     """Where a session starts: the configured collection when accounts are off; with
     accounts, the first collection the user owns, else a new one of their own (collections
-    shared with them are one click away in the picker)."""
-    if app.settings.auth == "none":
-        return app.settings.collection
-    owners = app.library.store.owners()
-    owned = [n for n in app.library.collections(user) if owners.get(n) == user.name]
+    shared with them are one click away in the picker). Needs only the database, so the
+    page can show it while the model loads."""
+    if settings.auth == "none":
+        return settings.collection
+    owners = store.owners()
+    owned = [n for n in store.collections() if owners.get(n) == user.name]  # theirs: readable
     if owned:
         return owned[0]
     own = re.sub(r"[^A-Za-z0-9._-]+", "-", user.name).strip("._-")[:40] or "my"
@@ -112,15 +119,16 @@ def sharing(app: Docent, user: User, collection: Collection) -> None:
         if st.button("Delete collection", disabled=not sure):
             try:
                 app.library.delete_collection(collection.name, user)
-                state().collection = start_collection(app, user)
+                state().collection = start_collection(app.settings, app.library.store, user)
                 new_chat()
                 st.rerun()
             except (StoreBusyError, AccessDenied) as exc:
                 st.error(plain(str(exc)))
 
 
-def uploader(collection: Collection, jobs: IngestJobs) -> None:
-    """Hand uploads to the background indexer; the page goes on at once."""
+def uploader(send: Callable[[list[Source]], None]) -> None:
+    """Hand uploads to ``send`` (the background indexer, or the queue while the model loads);
+    the page goes on at once."""
     s = state()
     # No `type=` filter: Streamlit would check names itself, before the script runs, and a
     # name it refuses (a NUL byte, another extension) replaces the page with a traceback.
@@ -134,10 +142,21 @@ def uploader(collection: Collection, jobs: IngestJobs) -> None:
         help="Docent reads " + ", ".join(sorted(SUPPORTED)),
     )
     if files and st.button("Index", type="primary"):
-        sources = [Source.from_bytes(f.name, f.getvalue()) for f in files]
-        s.job_id = jobs.start(collection, sources).id
+        send([Source.from_bytes(f.name, f.getvalue()) for f in files])
         s.upload_round += 1  # clears the uploader
         st.rerun()
+
+
+def index_now(jobs: IngestJobs, collection: Collection, sources: list[Source]) -> None:
+    """Start indexing ``sources``; the session follows that job."""
+    state().job_id = jobs.start(collection, sources).id
+
+
+def queued_error(boot: Boot) -> None:
+    """Files this session sent while the model loaded that could not be indexed, and why."""
+    upload = boot.upload(state().get("queued_id"))
+    if upload is not None and upload.error:
+        st.error(f"{', '.join(map(plain, upload.files))} not indexed: {plain(upload.error)}")
 
 
 def indexing(jobs: IngestJobs, name: str, user: User) -> None:
@@ -188,17 +207,62 @@ def result_line(r: FileResult) -> str:
 
 def documents(collection: Collection) -> None:
     """The collection's documents, each with a delete button for those who may."""
-    docs = collection.documents()
-    st.subheader(f"{len(docs)} document{'s' * (len(docs) != 1)}")
     writer = allowed(collection.role, "write")
+    document_list(collection.documents(), collection if writer else None)
+
+
+def document_list(docs: list[DocumentRecord], deletable: Collection | None = None) -> None:
+    """Documents, with delete buttons when ``deletable`` is the (writable) collection."""
+    st.subheader(f"{len(docs)} document{'s' * (len(docs) != 1)}")
     for d in docs:
         cols = st.columns([5, 1])
         added = datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")
         pages = f"{d.pages} pages · " if d.pages else ""
         cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{d.chunks} chunks · {added}")
-        if writer and cols[1].button("🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}"):
+        if deletable is not None and cols[1].button(
+            "🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}"
+        ):
             try:
-                collection.delete_document(d.doc_id)
+                deletable.delete_document(d.doc_id)
                 st.rerun()
             except (StoreBusyError, AccessDenied) as exc:
                 st.error(plain(str(exc)))
+
+
+def cost_panel(app: Docent, collection: Collection) -> None:
+    """What the collection takes on disk, and what a million chunks would (measured only
+    while the expander is open: it reads every collection's count and a sample of vectors)."""
+    panel = st.expander("💾 Collection cost", key="cost_panel", on_change="rerun")
+    if not panel.open:
+        return
+    with panel:
+        cost_table(measure(app.library, collection))
+
+
+def cost_table(cost: CollectionCost) -> None:
+    """The measured cost as a small table and the estimate for a million chunks."""
+    dim = cost.dimension
+    st.caption(
+        f"**{cost.chunks:,} chunks**. Vectors in the durable copy: "
+        f"{human(cost.vector_bytes)} a chunk (passage {cost.passage_bytes} B, float32 × {dim}; "
+        f"{cost.sentences_per_chunk:.1f} sentences × {2 * dim} B, float16"
+        + (f", from {cost.sampled} chunks)." if cost.sampled < cost.chunks else ").")
+    )
+    lines = ["| part | disk | a chunk |", "|---|---|---|"]
+    for part in cost.parts:
+        size = human(part.bytes) if part.bytes is not None else "not here"
+        lines.append(f"| {plain(part.name)} | {size} | {human(part.per_chunk)} |")
+    st.markdown("\n".join(lines))
+    for part in cost.parts:
+        if part.note:
+            st.caption(f"{plain(part.name)}: {plain(part.note)}")
+    million = cost.projected(MILLION)
+    if million is None:
+        st.caption("1M chunks: n/a until the collection holds a chunk.")
+        return
+    parts = "the parts on this disk" if not cost.complete else "all parts"
+    st.caption(
+        f"**1M chunks ≈ {human(million)}** ({parts}, at {human(cost.per_chunk)} a chunk). "
+        "Shared parts are divided by every chunk they hold; in a small library their fixed "
+        "overheads make this an overestimate."
+    )

@@ -8,19 +8,26 @@ Streamlit's ``st.login`` when ``[auth]`` is configured in ``.streamlit/secrets.t
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import streamlit as st
 
 from rag.access import User
-from rag.accounts import SignInError
+from rag.accounts import Accounts, SignInError
 from rag.config import Settings
 from rag.render import plain
-from rag.system import Docent
 from ui.state import state
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 COOKIE = "docent_session"  # the browser keeps the session token, so a reload stays signed in
+
+
+class HasAccounts(Protocol):
+    """What signing in needs: Docent, or the database alone while the model loads
+    (:class:`ui.boot.Front`)."""
+
+    settings: Settings
+    accounts: Accounts
 
 
 def guard_local(settings: Settings) -> None:
@@ -41,7 +48,7 @@ def guard_local(settings: Settings) -> None:
     st.stop()
 
 
-def current_user(app: Docent) -> User:
+def current_user(app: HasAccounts) -> User:
     """The acting user; with accounts on, the sign-in page until someone signs in."""
     if app.settings.auth == "none":
         return User.local()
@@ -72,7 +79,7 @@ def current_user(app: Docent) -> User:
     raise AssertionError("unreachable")  # st.stop() ends the script run
 
 
-def signin_page(app: Docent) -> None:
+def signin_page(app: HasAccounts) -> None:
     """The sign-in form (and single sign-on buttons when configured)."""
     forget_cookie_if_asked()
     st.title("Docent")
@@ -102,7 +109,7 @@ def signin_page(app: Docent) -> None:
                 st.login()
 
 
-def account_box(app: Docent, user: User) -> None:
+def account_box(app: HasAccounts, user: User) -> None:
     """Who is signed in, and the way out (accounts only)."""
     if app.settings.auth == "none":
         return
@@ -119,7 +126,7 @@ def account_box(app: Docent, user: User) -> None:
         st.rerun()
 
 
-def _remember(app: Docent, token: str | None) -> None:
+def _remember(app: HasAccounts, token: str | None) -> None:
     """Once per session: let the browser keep the token (a cookie for this site only)."""
     s = state()
     if s.get("remembered") or not token:

@@ -15,6 +15,7 @@ def state() -> Any:
     s.setdefault("messages", [])  # {"role", "content", "answer"}: the chat on screen
     s.setdefault("token", None)  # a signed-in session (accounts)
     s.setdefault("job_id", None)  # this session's latest indexing job
+    s.setdefault("queued_id", None)  # files it sent while the model loaded (ui.boot)
     s.setdefault("upload_round", 0)  # bumped to give a fresh, empty uploader
     return s
 

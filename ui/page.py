@@ -1,0 +1,41 @@
+"""The whole page: the full app once Docent is ready, the loading page until then."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.boot import Boot
+from ui.chat import chat
+from ui.chats import chats_panel
+from ui.library import library_panel, start_collection
+from ui.loading import adopt_queued, loading_page
+from ui.settings import settings_panel
+from ui.signin import account_box, current_user
+from ui.state import state
+
+
+def page(started: Boot, wait_s: float | None = None) -> None:
+    """Render the page for this session (``guard_local`` has let it through).
+
+    Args:
+        started: the server process's :class:`Boot`.
+        wait_s: how long a session's first run waits for a loading model before it ends
+            (None: until it is ready; see :func:`ui.loading.loading_page`).
+    """
+    app, jobs = started.app, started.jobs
+    if app is None or jobs is None:
+        loading_page(started, wait_s)
+        return
+    adopt_queued(started)
+    s = state()
+    user = current_user(app)
+    if s.collection is None:
+        s.collection = start_collection(app.settings, app.library.store, user)
+    with st.sidebar:
+        account_box(app, user)
+        chats_panel(app, user)
+        library_panel(app, user, jobs, started)
+        active = settings_panel()
+    st.title("Docent")
+    st.caption("Answers grounded in your documents, with citations you can open.")
+    chat(app, user, active)
