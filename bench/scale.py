@@ -38,7 +38,8 @@ from bench import scifact
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.collection import Collection
 from rag.config import Settings
-from rag.docstore import DocumentRecord
+from rag.database import open_database
+from rag.docstore import DocStore, DocumentRecord
 from rag.evaluate import percentile
 from rag.system import Docent
 
@@ -159,6 +160,16 @@ def add_one(collection: Collection, base: list[ChunkRecord]) -> dict[str, float]
     }
 
 
+def stored_chunks(data_dir: Path) -> int:
+    """Chunks of ready documents in the store, read from the database alone (no Chroma client:
+    the probe process opens the embedded Chroma, and two clients on one folder are unsafe)."""
+    db = open_database(settings(data_dir, "scale"))
+    try:
+        return sum(d.chunks for d in DocStore(db).rows("scale").documents())
+    finally:
+        db.close()
+
+
 def disk(data_dir: Path) -> dict[str, int]:
     """Bytes on disk: the durable copy (SQLite + WAL), Chroma, BM25."""
 
@@ -273,7 +284,8 @@ def plot(rows: list[dict[str, float]], path: Path) -> None:
 
     sizes = [r["chunks"] for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    stages = [("total", "search"), ("dense", "dense"), ("bm25", "BM25"), ("rerank", "2nd pass")]
+    stages = [("total", "search"), ("dense", "dense"), ("bm25", "BM25"), ("fuse", "fuse + load")]
+    stages.append(("rerank", "2nd pass"))
     for key, label in stages:
         left.plot(sizes, [r[f"{key}_p50_ms"] for r in rows], marker="o", label=f"{label} p50")
     left.plot(sizes, [r["total_p95_ms"] for r in rows], "k--", marker="x", label="search p95")
@@ -298,6 +310,10 @@ def main() -> None:
     parser.add_argument("--abstracts", type=int, default=2000)
     parser.add_argument("--questions", type=int, default=101)
     parser.add_argument("--report", action="store_true", help="table and plot from results.jsonl")
+    parser.add_argument(
+        "--reprobe", action="store_true", help="measure the queries again on the store as it is"
+    )
+    parser.add_argument("--base", type=Path, help="where the base chunks are (default: OUT/base)")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--collection", default="scale", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -309,7 +325,16 @@ def main() -> None:
     if args.report:
         report([json.loads(line) for line in results.open()])
         return
-    base = base_chunks(args.out, args.scifact, args.abstracts)
+    if args.reprobe:
+        rows = [json.loads(line) for line in results.open()]
+        size = stored_chunks(args.out / "store")
+        row = next(r for r in reversed(rows) if r["chunks"] == size)
+        row |= run_probe(args.out / "store", "scale", args.scifact, args.questions)
+        with results.open("a") as f:
+            f.write(json.dumps(row) + "\n")
+        report([*rows, row])
+        return
+    base = base_chunks(args.base or args.out, args.scifact, args.abstracts)
     print(f"base: {len(base):,} real chunks with two or more sentences", flush=True)
     data_dir = args.out / "store"
     rows: list[dict[str, float]] = []
