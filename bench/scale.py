@@ -234,6 +234,42 @@ def run_probe(data_dir: Path, collection: str, scifact_dir: Path, n: int) -> dic
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def chroma_text_cost(data_dir: Path, n: int = 20_000) -> None:
+    """Print what keeping chunk text in Chroma costs: ``n`` stored chunks written to a fresh
+    embedded Chroma with and without ``documents=`` (bytes per chunk, chunks per second)."""
+    import tempfile
+
+    import chromadb
+
+    db = open_database(settings(data_dir, "scale"))
+    rows = DocStore(db).rows("scale")
+    ids = sorted(rows.chunk_ids())[:n]
+    chunks = list(rows.load(ids).values())
+    db.close()
+    print("| Chroma gets | chunks/s | bytes per chunk |\n|---|---|---|")
+    for with_text in (True, False):
+        with tempfile.TemporaryDirectory() as folder:
+            client = chromadb.PersistentClient(
+                path=folder, settings=chromadb.Settings(anonymized_telemetry=False)
+            )
+            index = client.create_collection(
+                "cost", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
+            start = time.perf_counter()
+            for i in range(0, len(chunks), 1000):
+                part = chunks[i : i + 1000]
+                index.upsert(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=np.stack([c.vector for c in part]),
+                    metadatas=[c.meta.to_chroma() for c in part],
+                    documents=[c.text for c in part] if with_text else None,
+                )
+            rate = len(chunks) / (time.perf_counter() - start)
+            size = sum(f.stat().st_size for f in Path(folder).rglob("*") if f.is_file())
+            label = "vectors, metadata and text" if with_text else "vectors and metadata"
+            print(f"| {label} | {rate:,.0f} | {size / len(chunks):,.0f} |")
+
+
 # -- the report ---------------------------------------------------------------------------------
 COLUMNS = [
     ("chunks", "chunks", "{:,}"),
@@ -313,6 +349,9 @@ def main() -> None:
     parser.add_argument(
         "--reprobe", action="store_true", help="measure the queries again on the store as it is"
     )
+    parser.add_argument(
+        "--chroma-text", action="store_true", help="what chunk text in Chroma costs"
+    )
     parser.add_argument("--base", type=Path, help="where the base chunks are (default: OUT/base)")
     parser.add_argument("--probe", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--collection", default="scale", help=argparse.SUPPRESS)
@@ -324,6 +363,9 @@ def main() -> None:
     results = args.out / "results.jsonl"
     if args.report:
         report([json.loads(line) for line in results.open()])
+        return
+    if args.chroma_text:
+        chroma_text_cost(args.out / "store")
         return
     if args.reprobe:
         rows = [json.loads(line) for line in results.open()]

@@ -78,14 +78,18 @@ class VectorIndex:
             raise EmbeddingMismatchError(name, stored, fingerprint)
 
     def upsert(self, chunks: Sequence[ChunkRecord]) -> None:
-        """Add or overwrite chunks' vectors, in batches Chroma accepts."""
+        """Add or overwrite chunks' vectors, in batches Chroma accepts.
+
+        Without the chunk text: Docent reads text from its durable copy, and Chroma keeps a
+        document's text twice (a copy and its full-text index), 7.7 KB a chunk instead of 2.7
+        KB, and writes a third slower with it (bench/README.md, "Scale").
+        """
         step = int(self.client.get_max_batch_size())
         for i in range(0, len(chunks), step):
             part = chunks[i : i + step]
             self.collection.upsert(
                 ids=[c.chunk_id for c in part],
                 embeddings=np.stack([c.vector for c in part]),
-                documents=[c.text for c in part],
                 metadatas=[c.meta.to_chroma() for c in part],
             )
 
