@@ -1,18 +1,10 @@
 """Ingest benchmark: pipeline throughput vs raw ``model.encode`` on the very same chunks.
 
     python -m bench.ingest --pdfs DIR [--scifact DIR] [--synthetic-chunks 10000] [--repeat N]
-        [--backend openvino|openvino-bf16|torch]
 
 With ``--repeat N`` each corpus is ingested N times into fresh stores and the fastest pipeline
 run and the fastest raw encode are compared (best-of-N: this shared machine's speed drifts by
-10-15% between minutes). ``--backend`` picks the embedding backend (default: the setting,
-``DOCENT_EMBEDDING_BACKEND``, else OpenVINO).
-
-``write_s`` is the time spent in ``Collection.add_documents`` (SQLite, Chroma, publishing),
-summed over the groups: the writer thread runs it while the next group is embedded. ``idle_s``
-is the part of ``pipeline_s`` in which the model was not running (outside every
-``encode_with_sentences`` call): what the pipeline adds to encoding, measured in the same run,
-so less at the mercy of the machine's drift than the ratio to a separate raw encode.
+10-15% between minutes).
 
 Corpora: the PDFs in ``--pdfs``, and (with ``--scifact``) a synthetic Markdown corpus built from
 SciFact abstracts (real text) sized to about N chunks. Prints a Markdown table; paste it into
@@ -28,10 +20,7 @@ import platform
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from bench import scifact
 from ingest.pipeline import Source, ingest_sources
@@ -54,22 +43,15 @@ def synthetic_corpus(root: Path, folder: Path, chunks: int) -> list[Path]:
     return files
 
 
-def run(
-    name: str, paths: list[Path], data_dir: Path, backend: str | None = None
-) -> dict[str, float | str]:
+def run(name: str, paths: list[Path], data_dir: Path) -> dict[str, float | str]:
     """Ingest ``paths`` then encode the same chunk texts raw; return the measurements."""
-    chosen = {"embedding_backend": backend} if backend else {}
-    docent = Docent(Settings(data_dir=data_dir, collection="bench", _env_file=None, **chosen))
+    docent = Docent(Settings(data_dir=data_dir, collection="bench", _env_file=None))
     embedder, collection = docent.embedder, docent.collection()
     embedder.encode(["warm up the model"] * 8)
     sources = [Source.from_path(p) for p in paths]
-    with (
-        _timed(collection, "add_documents") as writes,
-        _timed(embedder, "encode_with_sentences") as encodes,
-    ):
-        start = time.perf_counter()
-        results = ingest_sources(sources, collection, embedder, docent.settings)
-        pipeline_s = time.perf_counter() - start
+    start = time.perf_counter()
+    results = ingest_sources(sources, collection, embedder, docent.settings)
+    pipeline_s = time.perf_counter() - start
     assert all(r.status == "indexed" for r in results), results
     chunks = list(collection.rows.chunks())
     texts = [c.meta.embed_text(c.text) for c in chunks]
@@ -78,59 +60,21 @@ def run(
     raw_s = time.perf_counter() - start
     docent.close()
     pages = sum(r.pages for r in results)
-    idle_s = pipeline_s - sum(encodes)
-    return row(name, len(paths), pages, len(chunks), pipeline_s, raw_s, sum(writes), idle_s)
-
-
-@contextmanager
-def _timed(obj: object, method: str) -> Iterator[list[float]]:
-    """Seconds of each call of ``obj.method`` during the block (the method is put back after:
-    the embedder is shared by every run in this process)."""
-    seconds: list[float] = []
-    real = getattr(obj, method)
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        start = time.perf_counter()
-        try:
-            return real(*args, **kwargs)
-        finally:
-            seconds.append(time.perf_counter() - start)
-
-    setattr(obj, method, timed)
-    try:
-        yield seconds
-    finally:
-        delattr(obj, method)  # the instance attribute goes; the class's method shows again
+    return row(name, len(paths), pages, len(chunks), pipeline_s, raw_s)
 
 
 def best_of(runs: list[dict[str, float | str]]) -> dict[str, float | str]:
     """The fastest pipeline run against the fastest raw encode."""
     first = runs[0]
-    fastest = min(runs, key=lambda r: float(r["pipeline_s"]))
+    pipeline_s = min(float(r["pipeline_s"]) for r in runs)
     raw_s = min(float(r["raw_s"]) for r in runs)
     pages = first["pages"] if isinstance(first["pages"], int) else 0
     name = f"{first['corpus']}, best of {len(runs)}" if len(runs) > 1 else str(first["corpus"])
-    return row(
-        name,
-        int(first["files"]),
-        pages,
-        int(first["chunks"]),
-        float(fastest["pipeline_s"]),
-        raw_s,
-        float(fastest["write_s"]),
-        float(fastest["idle_s"]),
-    )
+    return row(name, int(first["files"]), pages, int(first["chunks"]), pipeline_s, raw_s)
 
 
 def row(
-    name: str,
-    files: int,
-    pages: int,
-    chunks: int,
-    pipeline_s: float,
-    raw_s: float,
-    write_s: float,
-    idle_s: float,
+    name: str, files: int, pages: int, chunks: int, pipeline_s: float, raw_s: float
 ) -> dict[str, float | str]:
     """One table row."""
     return {
@@ -139,8 +83,6 @@ def row(
         "pages": pages or "–",
         "chunks": chunks,
         "pipeline_s": pipeline_s,
-        "write_s": write_s,
-        "idle_s": idle_s,
         "raw_s": raw_s,
         "pages_per_s": pages / pipeline_s if pages else "–",
         "chunks_per_s": chunks / pipeline_s,
@@ -156,7 +98,6 @@ def main() -> None:
     parser.add_argument("--scifact", type=Path, help="SciFact, for the synthetic corpus")
     parser.add_argument("--synthetic-chunks", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--backend", choices=["openvino", "openvino-bf16", "torch"])
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,22 +105,18 @@ def main() -> None:
         if not pdfs:
             raise SystemExit(f"no PDFs in {args.pdfs}")
         label = f"PDFs ({len(pdfs)})"
-        runs = [run(label, pdfs, Path(tmp) / f"pdfs-{i}", args.backend) for i in range(args.repeat)]
+        runs = [run(label, pdfs, Path(tmp) / f"pdfs-{i}") for i in range(args.repeat)]
         rows.append(best_of(runs))
         if args.scifact:
             root = scifact.folder(args.scifact)
             files = synthetic_corpus(root, Path(tmp) / "synthetic", args.synthetic_chunks)
             name = f"synthetic (~{args.synthetic_chunks} chunks)"
-            runs = [
-                run(name, files, Path(tmp) / f"synth-{i}", args.backend) for i in range(args.repeat)
-            ]
+            runs = [run(name, files, Path(tmp) / f"synth-{i}") for i in range(args.repeat)]
             rows.append(best_of(runs))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    backend = args.backend or Settings(_env_file=None).embedding_backend
     print(
         f"machine: {platform.machine()}, {platform.system()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; "
-        f"embedding backend: {backend}\n"
+        f"{os.cpu_count()} cores, Python {platform.python_version()}\n"
     )
     cols = [
         "corpus",
@@ -187,8 +124,6 @@ def main() -> None:
         "pages",
         "chunks",
         "pipeline_s",
-        "write_s",
-        "idle_s",
         "pages_per_s",
         "chunks_per_s",
         "raw_encode_chunks_per_s",

@@ -1,14 +1,12 @@
 """Files in, chunks with vectors out, stored in the library: one document at a time, atomically.
 
-The embedding model (the slow part) is kept busy: loading and chunking the next file run in a
-helper thread while the current one is embedded, and each embedded group is written by the
-writer thread (:mod:`ingest.writer`) while the next one is embedded.
+Loading and chunking the next file run in a helper thread while the current one is embedded,
+so the embedding model (the slow part) is kept busy.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +19,6 @@ from ingest.chunking import Chunk, chunk_document
 from ingest.errors import IngestError
 from ingest.loaders import LoadedDocument, load_bytes
 from ingest.results import FileResult, Status
-from ingest.writer import Writer
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.collection import Collection
 from rag.config import Settings
@@ -84,62 +81,38 @@ def ingest_sources(
 ) -> list[FileResult]:
     """Index ``sources`` into ``collection``; a bad file is reported and the others go on.
 
-    The writer lock is taken by the writer thread (:mod:`ingest.writer`) for the whole
-    ingest, so the caller must not hold it. ``progress`` is called from that thread too, never
-    from two threads at once.
-
     Raises:
         AccessDenied: the collection's user may not add documents to it.
         StoreBusyError: another process is writing to this data dir (nothing was changed).
         EmbeddingMismatchError: the collection was built with another embedding model.
     """
-    report = _one_at_a_time(progress)
-    total = len(sources)
+    report = progress or (lambda _p: None)
+    results: dict[int, FileResult] = {}
     group = _Group()
     seen: set[str] = set()
     collection.check_writable()  # a reader is refused before any file is read
-    with Writer(collection) as writer:  # so is a busy store, or a model mismatch
-        loader = _Loader(sources, writer.known, embedder, settings)
+    with collection.writing():
+        collection.check_vectors()  # so is a model mismatch
+        loader = _Loader(sources, {d.doc_id for d in collection.documents()}, embedder, settings)
         for i, prepared in enumerate(loader):
             name = prepared.source.name
-            report(Progress(i, total, name, "reading"))
+            report(Progress(i, len(sources), name, "reading"))
             early = _early_result(prepared, seen)
-            if early is not None:  # reported in its turn, after the groups before it
-                writer.note(_Noted(i, total, early, report))
+            if early is not None:
+                results[i] = early
+                report(Progress(i, len(sources), name, "done"))
                 continue
             if name in group.names():  # two versions of one name: the later one wins, in order
-                _flush(group, writer, embedder, report, total)
+                results |= group.flush(collection, embedder, report, len(sources))
             group.add(i, prepared)
             # Embed now if the group is full, or if waiting for the next file would idle the model.
             if group.size() >= GROUP_CHUNKS or (
                 group.size() >= GROUP_CHUNKS // 4 and not loader.next_ready()
             ):
-                _flush(group, writer, embedder, report, total)
-        _flush(group, writer, embedder, report, total)
-        results = writer.finish()
-    return [results[i] for i in range(total)]
-
-
-def _flush(
-    group: _Group, writer: Writer, embedder: Embedder, report: ProgressCallback, total: int
-) -> None:
-    """Embed the group here and hand it to the writer, which stores it while we go on."""
-    embedded = group.embed(embedder, report, total, writer.check)
-    if embedded is not None:
-        writer.write(embedded)
-
-
-def _one_at_a_time(progress: ProgressCallback | None) -> ProgressCallback:
-    """``progress``, never run by two threads at once (the writer thread reports as well)."""
-    if progress is None:
-        return lambda _p: None
-    lock = threading.Lock()
-
-    def report(p: Progress) -> None:
-        with lock:
-            progress(p)
-
-    return report
+                results |= group.flush(collection, embedder, report, len(sources))
+        results |= group.flush(collection, embedder, report, len(sources))
+        collection.lexical()  # bring BM25 up to date now, not at the first question
+    return [results[i] for i in range(len(sources))]
 
 
 def _early_result(prepared: _Prepared, seen: set[str]) -> FileResult | None:
@@ -170,20 +143,11 @@ class _Group:
     def size(self) -> int:
         return sum(len(p.chunks or []) for _, p in self.items)
 
-    def embed(
-        self,
-        embedder: Embedder,
-        report: ProgressCallback,
-        total: int,
-        check: Callable[[], None],
-    ) -> _Embedded | None:
-        """The group's chunks with their vectors (None if empty); the group is emptied.
-
-        ``check`` runs before each model call: it raises if the writer failed, so a doomed
-        ingest stops embedding at once.
-        """
+    def flush(
+        self, collection: Collection, embedder: Embedder, report: ProgressCallback, total: int
+    ) -> dict[int, FileResult]:
         if not self.items:
-            return None
+            return {}
         items, self.items = self.items, []
         metas = [
             (c, c.meta(p.source.name, p.doc_id, p.doc.kind if p.doc else ""))
@@ -195,28 +159,12 @@ class _Group:
         last_i, last = items[-1]
 
         def step(done: int) -> None:
-            check()
             report(Progress(last_i, total, last.source.name, "embedding", done, len(texts)))
 
         vectors, sentences = _embed_by_length(embedder, texts, spans, step)
+        report(Progress(last_i, total, last.source.name, "writing", len(texts), len(texts)))
         rows = iter(zip(metas, vectors, sentences, strict=True))
         stored = [(i, p, [_record(*next(rows)) for _ in p.chunks or []]) for i, p in items]
-        return _Embedded(stored, total, report)
-
-
-@dataclass
-class _Embedded:
-    """A group's documents with their vectors: the writer thread stores them, all-or-nothing
-    each (``Collection.add_documents``), and reports each file done."""
-
-    stored: list[tuple[int, _Prepared, list[ChunkRecord]]]
-    total: int
-    report: ProgressCallback
-
-    def __call__(self, collection: Collection) -> dict[int, FileResult]:
-        last_i, last, _ = self.stored[-1]
-        n = sum(len(records) for _, _, records in self.stored)
-        self.report(Progress(last_i, self.total, last.source.name, "writing", n, n))
         replaced = collection.add_documents(
             [
                 (
@@ -230,30 +178,16 @@ class _Embedded:
                     ),
                     records,
                 )
-                for _, p, records in self.stored
+                for _, p, records in stored
                 if p.doc is not None
             ],
         )
         out: dict[int, FileResult] = {}
-        for (i, p, records), old in zip(self.stored, replaced, strict=True):
+        for (i, p, records), old in zip(stored, replaced, strict=True):
             status: Status = "replaced" if old else "indexed"
             out[i] = FileResult(p.source.name, status, len(records), p.doc.pages if p.doc else 0)
-            self.report(Progress(i, self.total, p.source.name, "done"))
+            report(Progress(i, total, p.source.name, "done"))
         return out
-
-
-@dataclass
-class _Noted:
-    """A file decided without embedding: reported done in its turn among the writes."""
-
-    i: int
-    total: int
-    result: FileResult
-    report: ProgressCallback
-
-    def __call__(self, _collection: Collection) -> dict[int, FileResult]:
-        self.report(Progress(self.i, self.total, self.result.name, "done"))
-        return {self.i: self.result}
 
 
 def _embed_by_length(
