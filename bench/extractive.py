@@ -24,6 +24,7 @@ GRID = {
     "words": (0.0, 0.15, 0.3, 0.5),
     "source": (0.0, 0.05, 0.1, 0.2),
     "floor": (0.7, 0.8, 0.9),
+    "novelty": (0.0, 0.15, 0.3, 0.5),
 }
 
 
@@ -58,13 +59,13 @@ def main() -> None:
         )
     rows.sort(key=lambda r: -r[0])
     print(f"{args.split}: {len(cases)} answerable questions\n")
-    print("| words | source | floor | mean span | rman | pgsql | mean chars |")
-    print("|---|---|---|---|---|---|---|")
+    print("| words | source | floor | novelty | mean span | rman | pgsql | mean chars |")
+    print("|---|---|---|---|---|---|---|---|")
     for mean, per_set, chars, w in rows[:12]:
         mark = " (default)" if w == WEIGHTS else ""
         print(
-            f"| {w.words} | {w.source} | {w.floor}{mark} | {mean:.3f} | {per_set['rman']:.3f} | "
-            f"{per_set['pgsql']:.3f} | {chars:.0f} |"
+            f"| {w.words} | {w.source} | {w.floor} | {w.novelty}{mark} | {mean:.3f} | "
+            f"{per_set['rman']:.3f} | {per_set['pgsql']:.3f} | {chars:.0f} |"
         )
 
 

@@ -4,7 +4,9 @@ Each sentence of the best sources is scored by its own vector's similarity to th
 (sentence vectors come from ingest, so this costs dot products, not a model call), by how
 many of the question's words it holds, and by how well its passage ranked. The best one is
 quoted with the sentence after it when it only leads in (it ends with a colon, or is short);
-then the next best, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources.
+then the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources,
+each chosen for its score less its likeness to what is already quoted (maximal marginal
+relevance), so that four sentences say four things rather than one thing four ways.
 Weights were chosen on the tuning splits (``python -m bench.extractive``).
 """
 
@@ -36,18 +38,20 @@ class Weights:
     words: float = 0.3
     source: float = 0.2
     floor: float = 0.7  # keep sentences scoring at least this share of the best one
+    novelty: float = 0.3  # weight of a sentence's likeness to those already chosen (MMR)
 
 
 WEIGHTS = Weights()
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: a sentence is chosen once
 class _Sentence:
     number: int  # its source's number (1-based)
     start: int  # where it starts in the passage
     index: int  # its position among the passage's sentences
     text: str
     score: float
+    vector: np.ndarray | None = None  # its sentence vector, when the store has them
 
 
 def extractive_answer(
@@ -76,12 +80,15 @@ def pick_sentences(
     chosen = [best]
     if best.text.endswith(":") or len(best.text) < LEAD_IN_CHARS:
         chosen += [s for s in sentences if s.number == best.number and s.index == best.index + 1]
-    for s in ranked[1:]:
+    pool = [s for s in ranked[1:] if s.score >= best.score * weights.floor and s not in chosen]
+    while pool and len(chosen) < MAX_SENTENCES:
         numbers = {c.number for c in chosen}
-        if len(chosen) >= MAX_SENTENCES or s.score < best.score * weights.floor:
+        open_ = [s for s in pool if s.number in numbers or len(numbers) < MAX_SOURCES]
+        if not open_:
             break
-        if s not in chosen and (s.number in numbers or len(numbers) < MAX_SOURCES):
-            chosen.append(s)
+        pick = max(open_, key=lambda s: _marginal(s, chosen, weights.novelty))
+        chosen.append(pick)
+        pool.remove(pick)
     seen: set[str] = set()
     out = []
     for s in sorted(chosen, key=lambda s: (s.number, s.start)):
@@ -89,6 +96,16 @@ def pick_sentences(
             seen.add(s.text.lower())
             out.append((s.number, s.text))
     return out
+
+
+def _marginal(sentence: _Sentence, chosen: list[_Sentence], novelty: float) -> float:
+    """The sentence's score, less ``novelty`` times its likeness to the closest one chosen."""
+    v = sentence.vector
+    likeness = max(
+        (float(v @ c.vector) for c in chosen if v is not None and c.vector is not None),
+        default=0.0,
+    )
+    return (1 - novelty) * sentence.score - novelty * likeness
 
 
 def _scored(
@@ -108,9 +125,15 @@ def _scored(
             text = clean(passage.text[s:e])
             if text:
                 cut = text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else "")
-                sentences.append(_Sentence(n, s, i, cut, float(sims[i]) + weights.source / n))
+                vector = None if vectors is None or len(vectors) != len(spans) else vectors[i]
+                score = float(sims[i]) + weights.source / n
+                sentences.append(_Sentence(n, s, i, cut, score, _unit(vector)))
     words = set(tokenize([query])[0])
     if words and weights.words:
         for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):
             s.score += weights.words * len(words.intersection(tokens)) / len(words)
     return sentences
+
+
+def _unit(vector: np.ndarray | None) -> np.ndarray | None:
+    return None if vector is None else np.asarray(vector, dtype=np.float32)
