@@ -3,7 +3,8 @@
 Each sentence of the best sources is scored by its own vector's similarity to the question
 (sentence vectors come from ingest, so this costs dot products, not a model call), by how
 many of the question's words it holds, and by how well its passage ranked. The best one is
-quoted with the sentence after it when it only leads in (it ends with a colon, or is short);
+quoted with the sentence after it when it only leads in (it ends with a colon, or is short),
+or with the whole list it opens; a fenced code block is one "sentence", quoted as code;
 then the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources,
 each chosen for its score less its likeness to what is already quoted (maximal marginal
 relevance), so that four sentences say four things rather than one thing four ways.
@@ -12,18 +13,22 @@ Weights were chosen on the tuning splits (``python -m bench.extractive``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from rag.lexical import tokenize
 from rag.passage import Passage
-from rag.sentences import clean, sentence_spans
+from rag.sentences import clean, is_code, sentence_spans
 
 MAX_SENTENCES = 4
 MAX_SOURCES = 3
-MAX_CHARS = 400  # a "sentence" longer than this (a table, a code block) is cut
+MAX_CHARS = 400  # a "sentence" longer than this (a table, say) is cut
+MAX_CODE_CHARS = 1200  # a fenced code block is quoted whole up to this, then cut at a line
 LEAD_IN_CHARS = 60  # a best sentence shorter than this is quoted with the one after it
+MAX_LIST_ITEMS = 8  # a list a best sentence introduces ("...as follows:") is quoted whole
+_LIST_ITEM = re.compile(r"^(?:[•*\-–]|\d{1,2}[.)])\s")
 
 EXTRACTIVE_NOTE = (
     "*Extractive answer — no LLM is configured, so these are the most relevant "
@@ -59,13 +64,34 @@ def extractive_answer(
 ) -> str:
     """Markdown: a note saying what this is, then quoted sentences each cited as ``[n]``."""
     picked = pick_sentences(query, query_vector, sources, weights)
-    # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as citations.
-    lines = [f"> {_escape(sentence)} [{n}]" for n, sentence in picked]
-    return EXTRACTIVE_NOTE + "\n\n" + "\n>\n".join(lines)
+    parts: list[str] = []
+    for i, (n, sentence) in enumerate(picked):
+        if is_code(sentence):  # code is shown as code, its citation after it
+            parts.append(("\n\n" if parts else "") + f"{_code_block(sentence)}\n\n[{n}]")
+            continue
+        # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
+        # citations.
+        quote = f"> {_escape(sentence)} [{n}]"
+        after_quote = i > 0 and not is_code(picked[i - 1][1])
+        parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
+    return EXTRACTIVE_NOTE + "\n\n" + "".join(parts)
 
 
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+
+
+def _code_block(sentence: str) -> str:
+    """A fenced block quoted again: its info string and lines, under a fence longer than any
+    run of backticks inside (so the code cannot close it), closed even if the chunk was not."""
+    lines = sentence.strip().splitlines()
+    info = lines[0].strip().lstrip("`~").strip()
+    body = lines[1:]
+    if body and body[-1].strip() and set(body[-1].strip()) <= set("`~"):
+        body = body[:-1]
+    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n" + "\n".join(body) + f"\n{fence}"
 
 
 def pick_sentences(
@@ -79,7 +105,7 @@ def pick_sentences(
     best = ranked[0]
     chosen = [best]
     if best.text.endswith(":") or len(best.text) < LEAD_IN_CHARS:
-        chosen += [s for s in sentences if s.number == best.number and s.index == best.index + 1]
+        chosen += _led_in(best, sentences)
     pool = [s for s in ranked[1:] if s.score >= best.score * weights.floor and s not in chosen]
     while pool and len(chosen) < MAX_SENTENCES:
         numbers = {c.number for c in chosen}
@@ -96,6 +122,23 @@ def pick_sentences(
             seen.add(s.text.lower())
             out.append((s.number, s.text))
     return out
+
+
+def _led_in(best: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
+    """What a lead-in sentence introduces: the next sentence, or the whole list it opens (a
+    list is quoted whole, up to :data:`MAX_LIST_ITEMS` items)."""
+    after = [s for s in sentences if s.number == best.number and s.index > best.index]
+    after.sort(key=lambda s: s.index)
+    if not after or after[0].index != best.index + 1:
+        return []
+    items: list[_Sentence] = []
+    for s in after:
+        if not best.text.endswith(":") or not _LIST_ITEM.match(s.text):
+            break
+        if (items and s.index != items[-1].index + 1) or len(items) == MAX_LIST_ITEMS:
+            break
+        items.append(s)
+    return items or after[:1]
 
 
 def _marginal(sentence: _Sentence, chosen: list[_Sentence], novelty: float) -> float:
@@ -124,7 +167,7 @@ def _scored(
         for i, (s, e) in enumerate(spans):
             text = clean(passage.text[s:e])
             if text:
-                cut = text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else "")
+                cut = _cut(text)
                 vector = None if vectors is None or len(vectors) != len(spans) else vectors[i]
                 score = float(sims[i]) + weights.source / n
                 sentences.append(_Sentence(n, s, i, cut, score, _unit(vector)))
@@ -137,3 +180,13 @@ def _scored(
 
 def _unit(vector: np.ndarray | None) -> np.ndarray | None:
     return None if vector is None else np.asarray(vector, dtype=np.float32)
+
+
+def _cut(text: str) -> str:
+    """``text`` within its size limit: prose cut with "…", code cut after a whole line."""
+    if not is_code(text):
+        return text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else "")
+    if len(text) <= MAX_CODE_CHARS:
+        return text
+    kept = text[:MAX_CODE_CHARS].rsplit("\n", 1)[0]
+    return kept + "\n…"

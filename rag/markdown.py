@@ -40,6 +40,31 @@ def split_code(text: str) -> list[tuple[bool, str]]:
     return [(code, piece) for code, piece in out if piece]
 
 
+def fenced_spans(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` character spans of the fenced code blocks in ``text``, fences included
+    (an unclosed block runs to the end of the text: a chunk may end inside one)."""
+    spans: list[tuple[int, int]] = []
+    lines = text.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+    i = 0
+    while i < len(lines):
+        match = _FENCE_OPEN.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        fence = match.group(1)
+        end = i + 1
+        while end < len(lines) and not re.match(
+            rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[end]
+        ):
+            end += 1
+        spans.append((starts[i], starts[min(end + 1, len(lines))]))
+        i = end + 1
+    return spans
+
+
 def _inline(text: str) -> list[tuple[bool, str]]:
     out: list[tuple[bool, str]] = []
     at = 0

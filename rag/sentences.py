@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from rag.markdown import fenced_spans
+
 # A sentence ends at . ! ? (optionally followed by a closing quote/bracket) before whitespace and
 # an upper-case letter, digit or opening bracket; blank lines and list bullets also end one.
 _BOUNDARY = re.compile(
@@ -14,13 +16,18 @@ MIN_CHARS = 12
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """``(start, end)`` character spans of the sentences in ``text`` (whitespace trimmed)."""
+    """``(start, end)`` character spans of the sentences in ``text`` (whitespace trimmed).
+
+    A fenced code block is one "sentence", fences included: code is quoted whole or not at
+    all, never cut at its blank lines or its full stops.
+    """
     spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _BOUNDARY.finditer(text):
-        spans.append((start, match.start()))
-        start = match.end()
-    spans.append((start, len(text)))
+    at = 0
+    for start, end in fenced_spans(text):
+        spans += _prose_spans(text, at, start)
+        spans.append((start, end))
+        at = end
+    spans += _prose_spans(text, at, len(text))
     out = []
     for s, e in spans:
         while s < e and text[s].isspace():
@@ -32,7 +39,26 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def _prose_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    spans: list[tuple[int, int]] = []
+    for match in _BOUNDARY.finditer(text, start, end):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, end))
+    return spans
+
+
+def is_code(sentence: str) -> bool:
+    """Whether ``sentence`` is one fenced code block (as :func:`sentence_spans` gives them)."""
+    stripped = sentence.strip()
+    spans = fenced_spans(stripped)
+    return len(spans) == 1 and spans[0] == (0, len(stripped))
+
+
 def clean(sentence: str) -> str:
-    """One line: PDF line breaks and hyphenation joined, spaces collapsed."""
+    """One line: PDF line breaks and hyphenation joined, spaces collapsed (a fenced code
+    block keeps its lines, less trailing spaces)."""
+    if is_code(sentence):
+        return "\n".join(line.rstrip() for line in sentence.strip().splitlines())
     sentence = re.sub(r"(\w)-\n(\w)", r"\1\2", sentence)
     return " ".join(sentence.split())

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
+
+from rag.answer import AnswerResult
 from rag.chunks import ChunkMeta, ChunkRecord
 from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, pick_sentences
 from rag.passage import Passage
+from rag.sentences import clean, sentence_spans
+from rag.system import Docent
+from tests.conftest import ingest
 
 SENTENCES = [
     "The nightly backup job starts at 02:00 and copies every database to the storage server.",
@@ -41,3 +47,68 @@ def test_quoted_sentences_say_different_things(embedder: Embedder) -> None:
     assert SENTENCES[6] not in plain
     assert SENTENCES[6] in varied
     assert SENTENCES[7] not in varied
+
+
+SERVER_GUIDE = """# Running the report server
+
+The report server needs Python 3.11 or newer and a free port.
+
+## Starting it
+
+To start the report server on port 8600, run these two commands in the project folder:
+
+```bash
+pip install -r requirements.txt
+
+report-server --port 8600 --workers 2
+```
+
+It prints `[1] listening` once it accepts connections.
+
+## Stopping it
+
+Stopping the report server takes one of these three ways:
+
+- press Ctrl+C in its terminal;
+- send it SIGTERM from another terminal;
+- call the /shutdown endpoint with the admin token.
+
+Logs are kept in the logs folder for a week.
+"""
+
+
+@pytest.fixture
+def guide(local: Docent) -> Docent:
+    """An embedded Docent holding a Markdown guide with a code block and a list."""
+    assert ingest(local, ("guide.md", SERVER_GUIDE.encode())) == ["indexed"]
+    return local
+
+
+def _offline(app: Docent, question: str) -> tuple[AnswerResult, str]:
+    stream = app.ask(question, k=3)
+    text = "".join(stream)
+    assert stream.result.mode == "extractive"
+    return stream.result, text
+
+
+def test_code_is_quoted_whole_as_code(guide: Docent) -> None:
+    result, text = _offline(guide, "Which commands start the report server on port 8600?")
+    # the block, blank line and all, as a fenced block of its own with its citation after it
+    block = "```bash\npip install -r requirements.txt\n\nreport-server --port 8600 --workers 2\n```"
+    assert block in text
+    assert f"{block}\n\n[1]" in text and result.citations[0].passage.source == "guide.md"
+    assert "> ```" not in text  # not flattened into a quote
+
+
+def test_a_list_is_quoted_whole_after_its_lead_in(guide: Docent) -> None:
+    _, text = _offline(guide, "What are the ways of stopping the report server?")
+    for item in ("press Ctrl+C", "send it SIGTERM", "call the /shutdown endpoint"):
+        assert item in text
+
+
+def test_code_spans_and_clean_keep_code_lines() -> None:
+    text = "Run this:\n\n```r\nx <- c(1, 2)\n\nmean(x)\n[1] 1.5\n```\n\nThat is all there is."
+    spans = [text[s:e] for s, e in sentence_spans(text)]
+    assert spans[-2].startswith("```r") and spans[-2].endswith("```")
+    assert clean(spans[-2]) == "```r\nx <- c(1, 2)\n\nmean(x)\n[1] 1.5\n```"
+    assert clean("A PDF line\nbreak and hyph-\nenation.") == "A PDF line break and hyphenation."
