@@ -12,11 +12,11 @@ Settings are chosen on tuning splits only; report splits are for reporting.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.beir import beir_sources, read_corpus
 from ingest.pipeline import Source
 from rag.evaluate import Question, read_beir, read_qa
 
@@ -45,10 +45,7 @@ def scifact(root: Path) -> DevSet:
     """BEIR SciFact: one Markdown document per abstract, its title as heading."""
 
     def sources() -> Iterator[Source]:
-        for line in (root / "corpus.jsonl").open():
-            row = json.loads(line)
-            text = f"# {row['title']}\n\n{row['text']}\n"
-            yield Source.from_bytes(f"{row['_id']}.md", text.encode())
+        return beir_sources(read_corpus(root / "corpus.jsonl"))  # as `ingest --beir` does
 
     def split(name: str) -> Callable[[], list[Question]]:
         return lambda: read_beir(root / "queries.jsonl", root / "qrels" / f"{name}.tsv")

@@ -1,4 +1,5 @@
-"""``python -m ingest``: add files and folders to a collection, list or delete documents."""
+"""``python -m ingest``: add files and folders (or a BEIR corpus) to a collection, list or
+delete documents."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+from ingest.beir import beir_sources, read_corpus
 from ingest.files import find_files
 from ingest.pipeline import Progress, Source, ingest_sources
+from ingest.results import FileResult
 from rag.cli_answer import acting_user
 from rag.collection import Collection
 from rag.config import Settings, get_settings
@@ -32,6 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     action = p.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list the collection's documents")
     action.add_argument("--delete", metavar="DOCNAME", help="delete a document by name")
+    action.add_argument(
+        "--beir",
+        metavar="CORPUS",
+        type=Path,
+        help="add a BEIR corpus.jsonl: one document per line, named <_id>.md (for rag eval)",
+    )
     action.add_argument(
         "--reindex",
         action="store_true",
@@ -63,19 +72,27 @@ def main(argv: list[str] | None = None) -> int:
             return _list(collection.documents())
         if args.delete:
             return _delete(collection, args.delete)
+        if args.beir:
+            rows = read_corpus(args.beir)  # every line checked before anything is stored
+            return _ingest(list(beir_sources(rows)), [], collection, docent)
         if not args.paths:
-            print("nothing to do: give files or folders, --list or --delete", file=sys.stderr)
+            print(
+                "nothing to do: give files or folders, --beir, --list or --delete", file=sys.stderr
+            )
             return 2
-        return _ingest(args.paths, collection, docent, args.follow_links)
+        files, results = find_files(args.paths, follow_links=args.follow_links)
+        return _ingest([Source.from_path(p) for p in files], results, collection, docent)
     except USER_ERRORS as exc:
         return report(exc)
 
 
-def _ingest(paths: list[Path], collection: Collection, docent: Docent, follow: bool) -> int:
+def _ingest(
+    sources: list[Source], results: list[FileResult], collection: Collection, docent: Docent
+) -> int:
+    """Ingest ``sources`` with a progress bar, print one line per file; ``results`` holds what
+    was already decided (files skipped while walking folders)."""
     from tqdm import tqdm
 
-    files, results = find_files(paths, follow_links=follow)
-    sources = [Source.from_path(p) for p in files]
     bar = tqdm(total=len(sources), unit="file", desc="ingesting", file=sys.stderr)
 
     def progress(p: Progress) -> None:

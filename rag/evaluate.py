@@ -64,12 +64,15 @@ def read_qa(path: Path) -> list[Question]:
 
 
 def read_beir(queries: Path, qrels: Path) -> list[Question]:
-    """The judged queries of a BEIR set (queries without judgments are left out)."""
+    """The judged queries of a BEIR set (queries without judgments are left out).
+
+    A negative judgment (Cranfield grades some pairs -1) counts as not relevant (0), as in
+    trec_eval: as a negative gain it would push nDCG above 1."""
     judged: dict[str, dict[str, int]] = {}
     for line in qrels.read_text(encoding="utf-8").splitlines()[1:]:
         if line.strip():
             qid, did, score = line.strip().split("\t")
-            judged.setdefault(qid, {})[did] = int(score)
+            judged.setdefault(qid, {})[did] = max(0, int(score))
     texts = {}
     for line in queries.read_text(encoding="utf-8").splitlines():
         if line.strip():

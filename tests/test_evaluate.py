@@ -54,6 +54,11 @@ def test_both_file_formats(tmp_path: Path) -> None:
     qrels.write_text("query-id\tcorpus-id\tscore\r\n1\t77\t1\r\n1\t78\t2\r\n")
     [only] = read_beir(queries, qrels)
     assert (only.id, only.text, only.gold) == ("1", "claim", {"77": 1, "78": 2})
+    # a negative judgment (Cranfield's -1) is "not relevant", not a penalty: nDCG stays <= 1
+    qrels.write_text("query-id\tcorpus-id\tscore\n1\t77\t2\n1\t78\t-1\n")
+    [only] = read_beir(queries, qrels)
+    assert only.gold == {"77": 2, "78": 0}
+    assert ndcg_at(["77", "5", "78"], only.gold) == 1.0
 
 
 def test_a_run_on_a_real_collection(facts: Docent, tmp_path: Path) -> None:

@@ -231,3 +231,62 @@ def test_eval_reports_the_figures_of_a_question_file(data_dir: Path, tmp_path: P
     assert json.loads(beir.stdout)["ndcg_10"] == 1.0, beir.stderr
     missing = _rag("eval", "--questions", tmp_path / "nope.jsonl", "--data-dir", data_dir)
     assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
+
+
+CORPUS = [
+    {
+        "_id": "glacier",
+        "title": "The Aletsch Glacier",
+        "text": "The Aletsch Glacier is the "
+        "largest glacier in the Alps, about 23 kilometres long, in the canton of Valais.",
+    },
+    {
+        "_id": "lake",
+        "title": "Lake Geneva",
+        "text": "Lake Geneva is a deep lake on the north "
+        "side of the Alps, shared between Switzerland and France.",
+    },
+    {
+        "_id": "pass",
+        "title": "",
+        "text": "The Gotthard Pass links the north and south of "
+        "Switzerland; a rail tunnel has run beneath it since 1882.",
+    },
+]
+
+
+def test_a_beir_corpus_is_ingested_and_evaluated(tmp_path: Path) -> None:
+    corpus, data = tmp_path / "corpus.jsonl", tmp_path / "data"
+    corpus.write_text("".join(json.dumps(row) + "\n" for row in CORPUS))
+    where = ("--collection", "beir", "--data-dir", data)
+    run = _rag("--beir", corpus, *where, module="ingest")
+    assert run.returncode == 0, run.stderr
+    listed = _rag("--list", *where, module="ingest").stdout
+    assert sorted(line.split("\t")[0] for line in listed.splitlines()) == [
+        "glacier.md",
+        "lake.md",
+        "pass.md",
+    ]
+    found = json.loads(_rag("search", "longest glacier", *where, "--json").stdout)
+    top = found["results"][0]
+    assert top["source"] == "glacier.md" and top["headings"] == ["The Aletsch Glacier"]
+    queries, qrels = tmp_path / "queries.jsonl", tmp_path / "qrels.tsv"
+    queries.write_text(
+        '{"_id": "1", "text": "Which is the longest glacier of the Alps?"}\n'
+        '{"_id": "2", "text": "When did trains start running under the Gotthard?"}\n'
+    )
+    # graded judgments; a negative one (Cranfield has them) counts as not relevant
+    qrels.write_text("query-id\tcorpus-id\tscore\n1\tglacier\t2\n1\tlake\t-1\n2\tpass\t1\n")
+    scores = _rag("eval", "--questions", queries, "--qrels", qrels, *where, "--json")
+    out = json.loads(scores.stdout)
+    assert (out["questions"], out["hit_1"], out["ndcg_10"]) == (2, 1.0, 1.0), scores.stderr
+
+
+def test_a_bad_beir_line_is_named_and_nothing_is_stored(tmp_path: Path) -> None:
+    corpus, data = tmp_path / "corpus.jsonl", tmp_path / "data"
+    lines = [json.dumps(row) for row in CORPUS]
+    corpus.write_text("\n".join([lines[0], lines[1], '{"title": "no id", "text": "x"}']) + "\n")
+    where = ("--collection", "beir", "--data-dir", data)
+    run = _rag("--beir", corpus, *where, module="ingest")
+    assert run.returncode == 2 and "corpus.jsonl: line 3" in run.stderr, run.stderr
+    assert _rag("--list", *where, module="ingest").stdout.strip() == "no documents"
