@@ -161,25 +161,22 @@ def _scored(
         vectors = passage.chunk.sentence_vectors
         if vectors is None or len(vectors) != len(spans):
             # no sentence vectors: rank by the passage's own score, in text order
+            vectors = None
             sims = np.full(len(spans), passage.scores.rerank or 0.0) - np.arange(len(spans)) * 1e-3
         else:
-            sims = vectors.astype(np.float32) @ q
+            vectors = vectors.astype(np.float32)
+            sims = vectors @ q
         for i, (s, e) in enumerate(spans):
             text = clean(passage.text[s:e])
             if text:
-                cut = _cut(text)
-                vector = None if vectors is None or len(vectors) != len(spans) else vectors[i]
                 score = float(sims[i]) + weights.source / n
-                sentences.append(_Sentence(n, s, i, cut, score, _unit(vector)))
+                vector = None if vectors is None else vectors[i]
+                sentences.append(_Sentence(n, s, i, _cut(text), score, vector))
     words = set(tokenize([query])[0])
     if words and weights.words:
         for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):
             s.score += weights.words * len(words.intersection(tokens)) / len(words)
     return sentences
-
-
-def _unit(vector: np.ndarray | None) -> np.ndarray | None:
-    return None if vector is None else np.asarray(vector, dtype=np.float32)
 
 
 def _cut(text: str) -> str:
