@@ -158,9 +158,6 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
     soup = BeautifulSoup(decode_text(name, data), "html.parser")
     for tag in soup.find_all(_SKIP_TAGS):
         tag.decompose()
-    for pre in soup.find_all("pre"):  # preformatted text keeps its lines, as a fenced block
-        if pre.find_parent("pre") is None:
-            pre.string = _fenced(pre.get_text())
     blocks: list[Block] = []
     path: list[str] = []
     parts: list[str] = []
@@ -169,8 +166,7 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
         if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
             continue
         heading = node.find_parent(_HEADING_TAG)
-        code = node.find_parent("pre") is not None
-        text = str(node) if code else " ".join(str(node).split())
+        text = " ".join(str(node).split())
         if heading is not None:
             if "".join(parts).strip():
                 blocks.append(Block(_join_html(parts), None, list(path)))
@@ -181,19 +177,11 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             continue
         if text:
             block = node.find_parent(_BLOCK_TAGS)
-            new_line = block is not last_block or code
-            parts.append(("\n" if new_line and parts else " ") + text)
+            parts.append(("\n" if block is not last_block and parts else " ") + text)
             last_block = block
     if "".join(parts).strip():
         blocks.append(Block(_join_html(parts), None, list(path)))
     return LoadedDocument(name, "html", 0, blocks)
-
-
-def _fenced(code: str) -> str:
-    """``code`` between fences longer than any run of backticks inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", code)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}\n{code.strip(chr(10)).rstrip()}\n{fence}"
 
 
 def _join_html(parts: list[str]) -> str:

@@ -97,22 +97,6 @@ def test_html_drops_scripts_and_keeps_headings() -> None:
     ]
 
 
-def test_html_preformatted_text_keeps_its_lines_as_a_fenced_block() -> None:
-    html = (
-        "<h1>CREATE TABLESPACE</h1><p>Define a <b>new</b> tablespace.</p>"
-        '<pre class="synopsis">CREATE TABLESPACE <em>name</em>\n    [ OWNER <em>owner</em> ]\n'
-        "    LOCATION '<em>directory</em>'</pre><p>The directory must exist.</p>"
-        "<pre>echo ```quoted```</pre>"
-    )
-    [block] = load_bytes("t.html", html.encode(), LIMIT).blocks
-    assert block.text == (
-        "Define a new tablespace.\n"
-        "```\nCREATE TABLESPACE name\n    [ OWNER owner ]\n    LOCATION 'directory'\n```\n"
-        "The directory must exist.\n"
-        "````\necho ```quoted```\n````"  # a longer fence: the code cannot close it
-    )
-
-
 def test_csv_rows_are_records_with_their_header() -> None:
     doc = load_bytes("people.csv", b"name,city\nAda,London\nGrace,Arlington\n", LIMIT)
     assert [b.text for b in doc.blocks] == [
