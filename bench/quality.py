@@ -49,7 +49,8 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     "default": Variant(),  # RRF k=20 over 100 candidates each, then the learned second pass
     "fused (no second pass)": Variant(search={"reranker": "none"}),
-    "fused, k=60": Variant(search={"reranker": "none", "rrf_k": 60}),
+    "fused, RRF k=20": Variant(search={"reranker": "none", "fusion": "rrf"}),
+    "fused, RRF k=60": Variant(search={"reranker": "none", "fusion": "rrf", "rrf_k": 60}),
     "dense alone (no second pass)": Variant(search={"reranker": "none", "hybrid": False}),
     "maxsim": Variant(search={"reranker": "maxsim"}),
 }

@@ -115,12 +115,16 @@ def pipelines(docent: Docent) -> dict[str, Pipeline]:
     return {
         "BM25": search(candidates=200, hybrid=True, dense=False),
         "dense": search(candidates=200, hybrid=False),
-        "RRF(BM25, dense) k=60, 200 cand.": search(candidates=200, rrf_k=60),
-        "RRF k=20, 100 cand. (default)": search(none, candidates=100, rrf_k=20),
-        "RRF k=20, 30 cand.": search(none, candidates=30, rrf_k=20),
+        "RRF(BM25, dense) k=60, 200 cand.": search(candidates=200, rrf_k=60, fusion="rrf"),
+        "RRF k=20, 100 cand.": search(none, candidates=100, rrf_k=20, fusion="rrf"),
+        "RRF k=20, 30 cand.": search(none, candidates=30, rrf_k=20, fusion="rrf"),
         "dense + maxsim, 100 cand.": search(MaxSimReranker(20), candidates=100, hybrid=False),
-        "RRF k=60 + maxsim, 100 cand.": search(MaxSimReranker(60), candidates=100, rrf_k=60),
-        "RRF k=20 + maxsim, 100 cand.": search(MaxSimReranker(20), candidates=100, rrf_k=20),
+        "RRF k=60 + maxsim, 100 cand.": search(
+            MaxSimReranker(60), candidates=100, rrf_k=60, fusion="rrf"
+        ),
+        "RRF k=20 + maxsim, 100 cand.": search(
+            MaxSimReranker(20), candidates=100, rrf_k=20, fusion="rrf"
+        ),
     }
 
 

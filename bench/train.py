@@ -61,7 +61,9 @@ class Question:
 def collect(dev: DevSet) -> list[Question]:
     """The tuning questions of a set, retrieved by Docent's first stage."""
     docent = docent_for(dev, VARIANTS["default"])
-    answerer = docent.answerer(docent.settings.model_copy(update={"reranker": "none"}))
+    # the shipped model was fitted on the RRF order's top 50 (before convex fusion shipped)
+    update = {"reranker": "none", "fusion": "rrf"}
+    answerer = docent.answerer(docent.settings.model_copy(update=update))
     collection = docent.collection()
     out = []
     for q in dev.tune():

@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     top_k: int = Field(default=5, ge=1, le=50)
     candidates: int = Field(default=100, ge=1, le=500)
     hybrid: bool = True
+    # How the dense and BM25 lists are fused before the second pass: min-max normalised scores
+    # mixed half and half ("convex"), or reciprocal ranks ("rrf", with rrf_k). Convex beat
+    # RRF on all three tuning sets (bench/README.md, "Each change").
+    fusion: Literal["convex", "rrf"] = "convex"
     rrf_k: int = 20  # tuned on SciFact train queries (bench/README.md)
     reranker: RerankerName = "auto"
     cross_encoder: str | None = None

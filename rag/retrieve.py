@@ -1,4 +1,5 @@
-"""Hybrid retrieval: dense (Chroma, cosine) and BM25 candidates, fused by reciprocal rank.
+"""Hybrid retrieval: dense (Chroma, cosine) and BM25 candidates, fused (by default a half and
+half mix of their min-max normalised scores; reciprocal rank fusion on request).
 
 The fused candidates are loaded from the durable store in one read, with their vectors, so the
 second pass and the extractive answer never go back to the store.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Literal
 
 import numpy as np
 
@@ -26,19 +28,41 @@ class SearchOptions:
     hybrid: bool = True  # BM25 as well as dense
     dense: bool = True  # False with hybrid: BM25 alone (for comparisons)
     rrf_k: int = 20
+    bm25_weight: float = 1.0  # weight of the BM25 list in the fusion (dense weighs 1)
+    fusion: Literal["convex", "rrf"] = "convex"  # a mix of normalised scores, or rank fusion
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SearchOptions:
         """The options ``settings`` configure."""
-        return cls(candidates=settings.candidates, hybrid=settings.hybrid, rrf_k=settings.rrf_k)
+        return cls(
+            candidates=settings.candidates,
+            hybrid=settings.hybrid,
+            rrf_k=settings.rrf_k,
+            fusion=settings.fusion,
+        )
 
 
-def rrf(rankings: list[list[str]], k: int) -> dict[str, float]:
-    """Reciprocal rank fusion: each id scores the sum of ``1 / (k + rank)`` over the rankings."""
+def rrf(rankings: list[list[str]], k: int, weights: list[float] | None = None) -> dict[str, float]:
+    """Reciprocal rank fusion: each id scores the sum of ``w / (k + rank)`` over the rankings
+    (``w`` = 1 unless ``weights`` are given)."""
     fused: dict[str, float] = {}
-    for ids in rankings:
+    for ids, w in zip(rankings, weights or [1.0] * len(rankings), strict=True):
         for rank, cid in enumerate(ids, start=1):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
+            fused[cid] = fused.get(cid, 0.0) + w / (k + rank)
+    return fused
+
+
+def convex(lists: list[list[tuple[str, float]]], weights: list[float]) -> dict[str, float]:
+    """Score fusion: each list's scores min-max normalised to 0..1 (an id a list missed gets 0
+    from it), then mixed with ``weights``."""
+    fused: dict[str, float] = {}
+    for hits, w in zip(lists, weights, strict=True):
+        if not hits:
+            continue
+        values = [score for _, score in hits]
+        low, span = min(values), (max(values) - min(values)) or 1.0
+        for cid, score in hits:
+            fused[cid] = fused.get(cid, 0.0) + w * (score - low) / span
     return fused
 
 
@@ -63,7 +87,12 @@ def retrieve(
     t1 = time.perf_counter()
     lexical = collection.bm25(query, options.candidates) if options.hybrid else []
     t2 = time.perf_counter()
-    fused = rrf([[cid for cid, _ in dense], [cid for cid, _ in lexical]], options.rrf_k)
+    weights = [1.0, options.bm25_weight]
+    if options.fusion == "convex":
+        fused = convex([dense, lexical], [w / sum(weights) for w in weights])
+    else:
+        ids = [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
+        fused = rrf(ids, options.rrf_k, weights)
     order = sorted(fused, key=fused.__getitem__, reverse=True)
     chunks = collection.load(order)  # ready documents only: a deleted one drops out here
     dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, start=1)}

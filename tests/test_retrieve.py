@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.docstore import CollectionRows
-from rag.retrieve import SearchOptions, retrieve, rrf
+from rag.retrieve import SearchOptions, convex, retrieve, rrf
 from rag.system import Docent
 from tests.conftest import ingest
 from tests.helpers import FACTS, make_pdf
@@ -15,6 +15,16 @@ def test_rrf_sums_reciprocal_ranks() -> None:
     fused = rrf([["a", "b", "c"], ["c", "d"]], k=10)
     assert fused == pytest.approx({"a": 1 / 11, "b": 1 / 12, "c": 1 / 13 + 1 / 11, "d": 1 / 12})
     assert sorted(fused, key=fused.__getitem__, reverse=True) == ["c", "a", "b", "d"]
+    weighted = rrf([["a", "b"], ["b", "a"]], k=10, weights=[1.0, 2.0])
+    assert weighted == pytest.approx({"a": 1 / 11 + 2 / 12, "b": 1 / 12 + 2 / 11})
+
+
+def test_convex_fusion_mixes_min_max_normalised_scores() -> None:
+    dense = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
+    bm25 = [("c", 30.0), ("d", 10.0)]
+    fused = convex([dense, bm25], [0.5, 0.5])
+    assert fused == pytest.approx({"a": 0.5, "b": 0.25, "c": 0.5, "d": 0.0})
+    assert convex([[], bm25], [0.5, 0.5]) == pytest.approx({"c": 0.5, "d": 0.0})
 
 
 @pytest.fixture
@@ -39,6 +49,22 @@ def test_a_passage_only_bm25_finds_is_fused_in(mixed: Docent) -> None:
     assert config.scores.dense is None and config.scores.bm25_rank == 1  # ...BM25 does
     assert by_id[dense_top].scores.dense_rank == 1
     assert len(passages) == 2 and config.vector.shape == (384,)
+
+
+def test_fusion_mixes_scores_by_default_and_ranks_on_request(mixed: Docent) -> None:
+    collection = mixed.collection()
+    query = "largest glacier in the Alps"
+    vector = mixed.embedder.encode([query])[0]
+    assert SearchOptions.from_settings(mixed.settings).fusion == "convex"
+    by_score = retrieve(collection, query, vector, SearchOptions.from_settings(mixed.settings))
+    for p in by_score:  # each list's scores min-max normalised, then half and half
+        assert 0.0 <= p.scores.fused <= 1.0
+    assert by_score[0].scores.fused == max(p.scores.fused for p in by_score)
+    rrf_settings = mixed.settings.model_copy(update={"fusion": "rrf", "rrf_k": 20})
+    by_rank = retrieve(collection, query, vector, SearchOptions.from_settings(rrf_settings))
+    for p in by_rank:
+        ranks = [r for r in (p.scores.dense_rank, p.scores.bm25_rank) if r]
+        assert p.scores.fused == pytest.approx(sum(1 / (20 + r) for r in ranks))
 
 
 @pytest.mark.parametrize("question", ["???", "the", "a an the of", "   "])
