@@ -17,26 +17,12 @@ def split_code(text: str) -> list[tuple[bool, str]]:
     text) or an inline code span (a run of backticks to the next run of the same length).
     """
     out: list[tuple[bool, str]] = []
-    prose: list[str] = []
-    lines = text.splitlines(keepends=True)
-    i = 0
-    while i < len(lines):
-        match = _FENCE_OPEN.match(lines[i])
-        if not match:
-            prose.append(lines[i])
-            i += 1
-            continue
-        fence = match.group(1)
-        end = i + 1
-        while end < len(lines) and not re.match(
-            rf"^ {{0,3}}{re.escape(fence[0])}{{{len(fence)},}}\s*$", lines[end]
-        ):
-            end += 1
-        out += _inline("".join(prose))
-        prose = []
-        out.append((True, "".join(lines[i : end + 1])))
-        i = end + 1
-    out += _inline("".join(prose))
+    at = 0
+    for start, end in fenced_spans(text):
+        out += _inline(text[at:start])
+        out.append((True, text[start:end]))
+        at = end
+    out += _inline(text[at:])
     return [(code, piece) for code, piece in out if piece]
 
 
