@@ -69,7 +69,7 @@ INDEX: dict[str, Change] = {
 }
 
 
-def expand(docent: Docent, query: str, options: SearchOptions) -> str:
+def expand(docent: Docent, query: str) -> str:
     """RM3-style feedback: the query plus the words that weigh most (term frequency times the
     passage's share of BM25 score, times IDF) in its best BM25 passages."""
     collection = docent.collection()
@@ -94,7 +94,7 @@ def search(docent: Docent, change: Change, query: str, learned: bool) -> list[Pa
     options = replace(SearchOptions.from_settings(docent.settings), **change.options)  # type: ignore[arg-type]
     vector = docent.embedder.encode([query])[0]
     if change.rm3:  # BM25 with the expanded query; dense and the features with the question
-        found = _rm3(docent, query, expand(docent, query, options), vector, options)
+        found = _rm3(docent, query, expand(docent, query), vector, options)
     else:
         found = retrieve(docent.collection(), query, vector, options)
     return LearnedReranker().rerank(query, vector, found) if learned else found

@@ -65,15 +65,17 @@ def extractive_answer(
     """Markdown: a note saying what this is, then quoted sentences each cited as ``[n]``."""
     picked = pick_sentences(query, query_vector, sources, weights)
     parts: list[str] = []
-    for i, (n, sentence) in enumerate(picked):
+    after_quote = False
+    for n, sentence in picked:
         if is_code(sentence):  # code is shown as code, its citation after it
             parts.append(("\n\n" if parts else "") + f"{_code_block(sentence)}\n\n[{n}]")
+            after_quote = False
             continue
         # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
         # citations.
         quote = f"> {_escape(sentence)} [{n}]"
-        after_quote = i > 0 and not is_code(picked[i - 1][1])
         parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
+        after_quote = True
     return EXTRACTIVE_NOTE + "\n\n" + "".join(parts)
 
 
@@ -132,12 +134,11 @@ def _led_in(best: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
     if not after or after[0].index != best.index + 1:
         return []
     items: list[_Sentence] = []
-    for s in after:
-        if not best.text.endswith(":") or not _LIST_ITEM.match(s.text):
-            break
-        if (items and s.index != items[-1].index + 1) or len(items) == MAX_LIST_ITEMS:
-            break
-        items.append(s)
+    if best.text.endswith(":"):  # the items that follow, each right after the one before
+        for s in after[:MAX_LIST_ITEMS]:
+            if not _LIST_ITEM.match(s.text) or s.index != best.index + 1 + len(items):
+                break
+            items.append(s)
     return items or after[:1]
 
 
