@@ -35,8 +35,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         beir = args.qrels is not None
         questions = read_beir(args.questions, args.qrels) if beir else read_qa(args.questions)
-        if not questions:
-            raise ValueError(f"{args.questions}: no questions")
         docent = Docent(settings_from(args))
         result = evaluate(
             docent.answerer(),
@@ -51,5 +49,5 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(result.table())
         return 0
-    except (*USER_ERRORS, KeyError, json.JSONDecodeError) as exc:
+    except USER_ERRORS as exc:
         return report(exc)

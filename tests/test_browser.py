@@ -7,6 +7,7 @@ Two browser contexts (two sessions) then ask different questions at the same tim
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -128,6 +129,65 @@ def test_indexing_goes_on_after_a_reload(app_url: str) -> None:
             expect(box).to_be_enabled(timeout=60_000)
         except Exception:
             screenshot(page, "browser-reload-failure")
+            raise
+        finally:
+            browser.close()
+
+
+def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    facts = tmp_path / "facts.pdf"
+    facts.write_bytes(make_pdf(FACTS))
+    qa = tmp_path / "qa.jsonl"
+    rows = [
+        {
+            "question": "How do honey bees tell direction?",
+            "answer": "waggle dance",
+            "doc": "facts.pdf",
+            "pages": [2],
+        },
+        {
+            "question": "Which glacier is the largest in the Alps?",
+            "answer": "Aletsch glacier",
+            "doc": "facts.pdf",
+            "pages": [3],
+        },
+        {"question": "Which football club won the 1974 cup final?", "answer": None},
+    ]
+    qa.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q"}\n')
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(app_url)
+            ready(page)
+            page.locator("input[type=file]").set_input_files(str(facts))
+            page.get_by_role("button", name="Index").click()
+            expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
+            page.get_by_role("button", name="Evaluate this collection").click()
+            dialog = page.get_by_role("dialog")
+            dialog.locator("input[type=file]").set_input_files(str(qa))
+            expect(dialog.get_by_text("qa.jsonl")).to_be_visible()
+            dialog.get_by_role("button", name="Run").click()
+            table = dialog.locator("table").first
+            expect(table.locator("tr", has_text="questions")).to_contain_text(
+                "3 (2 / 1)", timeout=120_000
+            )
+            expect(table.locator("tr", has_text="hit@1")).to_contain_text("1.000")
+            expect(table.locator("tr", has_text="refused, unanswerable")).to_contain_text("1.000")
+            expect(table.locator("tr", has_text="answer span")).to_contain_text("1.000")
+            screenshot(page, "browser-evaluate")
+            # A second file makes two QA files: refused, named, and the old figures go.
+            dialog.locator("input[type=file]").set_input_files(str(bad))
+            expect(dialog.get_by_text("bad.jsonl")).to_be_visible()
+            dialog.get_by_role("button", name="Run").click()
+            expect(dialog.get_by_text("got qa.jsonl, bad.jsonl")).to_be_visible()
+            expect(dialog.locator("table")).to_have_count(0)
+        except Exception:
+            screenshot(page, "browser-failure")
             raise
         finally:
             browser.close()

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
 
 from rag.evaluate import (
+    QuestionFileError,
     contains_span,
     evaluate,
     hit_at,
     mrr_at,
     ndcg_at,
+    questions_from_files,
     read_beir,
     read_qa,
     recall_at,
@@ -61,6 +64,49 @@ def test_both_file_formats(tmp_path: Path) -> None:
     assert ndcg_at(["77", "5", "78"], only.gold) == 1.0
 
 
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        (
+            [("qa.jsonl", b'{"question": "q1", "answer": null}\n{"question": "q2"\n')],
+            "qa.jsonl line 2: not JSON",
+        ),
+        ([("qa.jsonl", b'{"answer": "x"}\n')], 'qa.jsonl line 1: no "question"'),
+        (
+            [("qa.jsonl", b'{"question": "q", "answer": "x", "doc": "a.pdf", "pages": "3"}\n')],
+            'qa.jsonl line 1: "pages" must be',
+        ),
+        ([("qa.jsonl", b"\n\n")], "qa.jsonl: no questions"),
+        ([("qa.jsonl", b"\xff\xfe{}")], "qa.jsonl: not UTF-8"),
+        (
+            [("q.jsonl", b'{"_id": "1", "text": "t"}\n'), ("r.tsv", b"h\n1 7 1\n")],
+            "r.tsv line 2: expected",
+        ),
+        (
+            [("q.jsonl", b'{"_id": "1", "text": "t"}\n'), ("r.tsv", b"h\n2\t7\t1\n")],
+            "no query of q.jsonl is judged in r.tsv",
+        ),
+        ([("a.jsonl", b"{}"), ("b.jsonl", b"{}")], "got a.jsonl, b.jsonl"),
+        ([], "no file"),
+    ],
+)
+def test_a_bad_question_file_is_named_with_its_line(
+    files: list[tuple[str, bytes]], message: str
+) -> None:
+    with pytest.raises(QuestionFileError, match=re.escape(message)):
+        questions_from_files(files)
+
+
+def test_uploaded_files_are_told_apart() -> None:
+    qa = b'\xef\xbb\xbf{"question": "q", "answer": "x", "doc": "a.pdf", "pages": [2]}\r\n'
+    questions, beir = questions_from_files([("qa.jsonl", qa)])
+    assert not beir and questions[0].gold == {"a.pdf#2": 1}  # a byte-order mark is no matter
+    queries = b'{"_id": "1", "text": "claim"}\n'
+    qrels = b"query-id\tcorpus-id\tscore\n1\t77\t1\n"
+    questions, beir = questions_from_files([("qrels.tsv", qrels), ("queries.jsonl", queries)])
+    assert beir and (questions[0].text, questions[0].gold) == ("claim", {"77": 1})
+
+
 def test_a_run_on_a_real_collection(facts: Docent, tmp_path: Path) -> None:
     rows = [
         {
@@ -90,7 +136,11 @@ def test_a_run_on_a_real_collection(facts: Docent, tmp_path: Path) -> None:
     ]
     path = tmp_path / "qa.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    report = evaluate(facts.answerer(), facts.collection(), read_qa(path), k=2)
+    seen: list[tuple[int, int]] = []
+    report = evaluate(
+        facts.answerer(), facts.collection(), read_qa(path), k=2, progress=lambda *a: seen.append(a)
+    )
+    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
     assert (report.questions, report.answerable, report.unanswerable) == (4, 3, 1)
     assert report.hit_1 == pytest.approx(2 / 3)  # the third can't be found: a miss...
     assert report.hit_k == pytest.approx(2 / 3) and report.recall_100 == pytest.approx(2 / 3)

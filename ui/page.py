@@ -7,6 +7,7 @@ import streamlit as st
 from ui.boot import Boot
 from ui.chat import chat
 from ui.chats import chats_panel
+from ui.evaluate import evaluate_button
 from ui.library import library_panel, start_collection
 from ui.loading import adopt_queued, loading_page
 from ui.settings import settings_panel
@@ -36,6 +37,7 @@ def page(started: Boot, wait_s: float | None = None) -> None:
         chats_panel(app, user)
         library_panel(app, user, jobs, started)
         active = settings_panel()
+        evaluate_button(app, user, s.collection, active)
     st.title("Docent")
     st.caption("Answers grounded in your documents, with citations you can open.")
     chat(app, user, active)
