@@ -231,6 +231,11 @@ def test_eval_reports_the_figures_of_a_question_file(data_dir: Path, tmp_path: P
     assert json.loads(beir.stdout)["ndcg_10"] == 1.0, beir.stderr
     missing = _rag("eval", "--questions", tmp_path / "nope.jsonl", "--data-dir", data_dir)
     assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "answer": null}\n{"answer": "x"}\n')
+    refused = _rag("eval", "--questions", bad, "--data-dir", data_dir)
+    assert refused.returncode == 2 and 'bad.jsonl line 2: no "question"' in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 CORPUS = [
