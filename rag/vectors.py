@@ -15,6 +15,10 @@ from rag.config import Settings
 from rag.embeddings import Fingerprint
 
 SPACE = "cosine"
+# How widely HNSW searches. Chroma's default, 100, leaves out 2-4 % of the exact 100 nearest
+# chunks (a dense search asks for 100); 400 finds 99.8 % or more at about the same speed
+# (bench/README.md, "Vector search recall").
+SEARCH_EF = 400
 
 
 class EmbeddingMismatchError(RuntimeError):
@@ -69,16 +73,30 @@ class VectorIndex:
         self.client, self.name = client, name
         self.collection = client.get_or_create_collection(
             name,
-            configuration={"hnsw": {"space": SPACE}},
+            configuration={"hnsw": {"space": SPACE, "ef_search": SEARCH_EF}},
             metadata=fingerprint.as_metadata(),
             embedding_function=None,  # Chroma's default would download a model
         )
         stored = Fingerprint.from_metadata(self.collection.metadata)
         if stored is not None and stored != fingerprint:
             raise EmbeddingMismatchError(name, stored, fingerprint)
+        self._widen_search()
+
+    def _widen_search(self) -> None:
+        """Collections made before :data:`SEARCH_EF` searched narrower: raise theirs (a
+        configuration change; the vectors and the graph stay as they are)."""
+        hnsw = (self.collection.configuration or {}).get("hnsw") or {}
+        if int(hnsw.get("ef_search") or 0) < SEARCH_EF:
+            self.collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
 
     def upsert(self, chunks: Sequence[ChunkRecord]) -> None:
-        """Add or overwrite chunks' vectors, in batches Chroma accepts.
+        """Add or overwrite chunks' vectors, in batches Chroma accepts; a vector Chroma already
+        holds for that id is left alone.
+
+        Why leave it: Chroma turns a rewrite into an in-place HNSW update, which can leave the
+        record unreachable by search (chroma-core/chroma#7758, 1.5.9), and recovery rewrites a
+        crashed writer's documents, most of whose vectors Chroma already holds. A chunk id
+        names one chunk of one version of a file, so a held vector is the same vector.
 
         Without the chunk text: Docent reads text from its durable copy, and Chroma keeps a
         document's text twice (a copy and its full-text index), 7.7 KB a chunk instead of 2.7
@@ -86,12 +104,24 @@ class VectorIndex:
         """
         step = int(self.client.get_max_batch_size())
         for i in range(0, len(chunks), step):
-            part = chunks[i : i + step]
-            self.collection.upsert(
-                ids=[c.chunk_id for c in part],
-                embeddings=np.stack([c.vector for c in part]),
-                metadatas=[c.meta.to_chroma() for c in part],
-            )
+            part = self._not_held(chunks[i : i + step])
+            if part:
+                self.collection.upsert(
+                    ids=[c.chunk_id for c in part],
+                    embeddings=np.stack([c.vector for c in part]),
+                    metadatas=[c.meta.to_chroma() for c in part],
+                )
+
+    def _not_held(self, chunks: Sequence[ChunkRecord]) -> list[ChunkRecord]:
+        """The chunks whose vector Chroma does not already hold (absent, or another vector)."""
+        held = self.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
+        vectors = dict(zip(held["ids"], held["embeddings"], strict=True))
+        return [
+            c
+            for c in chunks
+            if c.chunk_id not in vectors
+            or not np.allclose(vectors[c.chunk_id], c.vector, atol=1e-4)
+        ]
 
     def delete_document(self, doc_id: str) -> None:
         """Remove every vector of a document."""

