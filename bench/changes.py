@@ -26,10 +26,11 @@ import numpy as np
 from bench.baseline import Baseline
 from bench.quality import OUT, Variant, baseline_report, docent_for
 from bench.sets import DevSet, all_sets
-from rag.evaluate import Question, hit_at, mrr_at, ndcg_at, passage_unit
+from rag.evaluate import hit_at, mrr_at, ndcg_at, passage_unit
 from rag.learned import LearnedReranker
 from rag.lexical import tokenize
 from rag.passage import Passage
+from rag.questions import Question
 from rag.retrieve import SearchOptions, retrieve
 from rag.system import Docent
 

@@ -43,7 +43,8 @@ from ingest.pipeline import Progress, Source, ingest_sources
 from rag.answer import Answerer, AnswerResult
 from rag.collection import Collection
 from rag.config import Settings
-from rag.evaluate import Question, contains_span, percentile, read_qa
+from rag.evaluate import contains_span, percentile
+from rag.questions import Question, read_qa
 from rag.system import Docent
 from tests.servers import free_port, serve
 

@@ -16,7 +16,8 @@ import json
 
 from bench.quality import VARIANTS, docent_for
 from bench.sets import DATA, rman
-from rag.evaluate import ranked_units, unit_key
+from rag.evaluate import ranked_units
+from rag.questions import unit_key
 
 
 def main() -> None:

@@ -40,9 +40,10 @@ import numpy as np
 from bench.sets import DevSet, rman, scifact
 from ingest.pipeline import ingest_sources
 from rag.config import Settings
-from rag.evaluate import Question, hit_at, mrr_at, ndcg_at, passage_unit
+from rag.evaluate import hit_at, mrr_at, ndcg_at, passage_unit
 from rag.learned import LearnedReranker
 from rag.passage import Passage
+from rag.questions import Question
 from rag.retrieve import SearchOptions, retrieve
 from rag.system import Docent
 

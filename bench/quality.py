@@ -24,7 +24,6 @@ from ingest.pipeline import ingest_sources
 from rag.config import Settings
 from rag.evaluate import (
     EvalReport,
-    Question,
     evaluate,
     hit_at,
     mrr_at,
@@ -32,6 +31,7 @@ from rag.evaluate import (
     percentile,
     recall_at,
 )
+from rag.questions import Question
 from rag.system import Docent
 
 OUT = Path(__file__).resolve().parent / "out" / "quality"

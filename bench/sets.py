@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ingest.beir import beir_sources, read_corpus
 from ingest.pipeline import Source
-from rag.evaluate import Question, read_beir, read_qa
+from rag.questions import Question, read_beir, read_qa
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from rag.cli_answer import settings_from
 from rag.errors import USER_ERRORS, report
-from rag.evaluate import evaluate, read_beir, read_qa
+from rag.evaluate import evaluate
+from rag.questions import read_beir, read_qa
 from rag.system import Docent
 
 

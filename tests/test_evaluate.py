@@ -1,4 +1,4 @@
-"""`python -m rag eval`: the metrics by hand, the file formats, and a real run."""
+"""`python -m rag eval`: the metrics by hand, the question files, and a real run."""
 
 from __future__ import annotations
 
@@ -9,18 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import (
-    QuestionFileError,
-    contains_span,
-    evaluate,
-    hit_at,
-    mrr_at,
-    ndcg_at,
-    questions_from_files,
-    read_beir,
-    read_qa,
-    recall_at,
-)
+from rag.evaluate import contains_span, evaluate, hit_at, mrr_at, ndcg_at, recall_at
+from rag.questions import QuestionFileError, questions_from_files, read_beir, read_qa
 from rag.system import Docent
 
 

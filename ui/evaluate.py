@@ -13,7 +13,8 @@ import streamlit as st
 
 from rag.access import AccessDenied, User
 from rag.config import Settings
-from rag.evaluate import EvalReport, QuestionFileError, evaluate, questions_from_files
+from rag.evaluate import EvalReport, evaluate
+from rag.questions import QuestionFileError, questions_from_files
 from rag.render import plain
 from rag.system import Docent
 

@@ -1,0 +1,163 @@
+"""Judged question files: what ``rag eval`` and the app's evaluation read.
+
+Two kinds:
+
+- **QA lines** (one JSON object a line): ``question``, ``answer`` (a short span that should
+  appear in the answer; ``null`` = the documents don't answer it), ``doc`` (the file that
+  answers it), ``pages`` (1-based pages of that file; ``null`` for formats without pages),
+  optional ``answer_aliases`` and ``id``.
+- **BEIR**: ``queries.jsonl`` (``_id``, ``text``) with a ``qrels.tsv`` (``query-id``,
+  ``corpus-id``, ``score``); a document's id is its file name without the extension.
+
+A malformed file is refused with its name and the line at fault.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Question:
+    """One judged question."""
+
+    id: str
+    text: str
+    gold: dict[str, int]  # unit -> relevance grade (empty: the documents don't answer it)
+    answers: list[str] = field(default_factory=list)  # spans, for the answer check
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the documents answer it."""
+        return bool(self.gold)
+
+
+class QuestionFileError(ValueError):
+    """A question file that cannot be read: the message names the file and the line."""
+
+
+def read_qa(path: Path) -> list[Question]:
+    """Questions from a QA-lines file (see the module docstring)."""
+    return parse_qa(path.read_text(encoding="utf-8-sig"), path.name)
+
+
+def parse_qa(text: str, name: str) -> list[Question]:
+    """Questions from the text of a QA-lines file called ``name`` (named in errors).
+
+    Raises:
+        QuestionFileError: a line that is not a JSON object with a ``question``, or whose
+            ``pages`` is not a list of page numbers.
+    """
+    out = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = _json_line(line, name, n)
+        question = row.get("question")
+        if not isinstance(question, str) or not question.strip():
+            raise QuestionFileError(f'{name} line {n}: no "question" text')
+        answer = row.get("answer")
+        pages = row.get("pages")
+        if pages is not None and not (
+            isinstance(pages, list) and all(isinstance(p, int) for p in pages)
+        ):
+            raise QuestionFileError(f'{name} line {n}: "pages" must be a list of page numbers')
+        gold: dict[str, int] = {}
+        if answer is not None and row.get("doc"):
+            doc = str(row["doc"])
+            gold = {unit_key(doc, p): 1 for p in pages} if pages else {doc: 1}
+        aliases = row.get("answer_aliases") or []
+        if not isinstance(aliases, list):
+            raise QuestionFileError(f'{name} line {n}: "answer_aliases" must be a list')
+        spans = [] if answer is None else [str(answer), *map(str, aliases)]
+        out.append(Question(str(row.get("id", n)), question, gold, spans))
+    if not out:
+        raise QuestionFileError(f"{name}: no questions")
+    return out
+
+
+def read_beir(queries: Path, qrels: Path) -> list[Question]:
+    """The judged queries of a BEIR set (queries without judgments are left out)."""
+    return parse_beir(
+        queries.read_text(encoding="utf-8-sig"),
+        qrels.read_text(encoding="utf-8-sig"),
+        (queries.name, qrels.name),
+    )
+
+
+def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Question]:
+    """The judged queries of a BEIR set from the texts of its queries and qrels files.
+
+    A negative judgment (Cranfield grades some pairs -1) counts as not relevant (0), as in
+    trec_eval: as a negative gain it would push nDCG above 1.
+
+    Raises:
+        QuestionFileError: a malformed line (named by file and line), or no judged query.
+    """
+    judged: dict[str, dict[str, int]] = {}
+    for n, line in enumerate(qrels.splitlines(), start=1):
+        if n == 1 or not line.strip():  # the header
+            continue
+        fields = line.strip().split("\t")
+        if len(fields) != 3 or not fields[2].lstrip("-").isdigit():
+            raise QuestionFileError(
+                f"{names[1]} line {n}: expected query-id, corpus-id and a whole-number "
+                "score, separated by tabs"
+            )
+        qid, did, score = fields
+        judged.setdefault(qid, {})[did] = max(0, int(score))
+    texts = {}
+    for n, line in enumerate(queries.splitlines(), start=1):
+        if line.strip():
+            row = _json_line(line, names[0], n)
+            if "_id" not in row or not isinstance(row.get("text"), str):
+                raise QuestionFileError(f'{names[0]} line {n}: needs "_id" and "text"')
+            texts[str(row["_id"])] = row["text"]
+    out = [Question(qid, texts[qid], gold) for qid, gold in judged.items() if qid in texts]
+    if not out:
+        raise QuestionFileError(f"no query of {names[0]} is judged in {names[1]}")
+    return out
+
+
+def questions_from_files(files: list[tuple[str, bytes]]) -> tuple[list[Question], bool]:
+    """Questions from uploaded files: one QA-lines file, or BEIR queries (``.jsonl``) with
+    their qrels (``.tsv``). Returns the questions and whether they are BEIR.
+
+    Raises:
+        QuestionFileError: not one of those two shapes, a file that is not UTF-8 text, or
+            a malformed line (named by file and line).
+    """
+    texts = {}
+    for name, data in files:
+        try:
+            texts[name] = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise QuestionFileError(f"{name}: not UTF-8 text") from None
+    tables = [n for n in texts if n.lower().endswith(".tsv")]
+    lines = [n for n in texts if n not in tables]
+    if len(files) == 1 and lines:
+        return parse_qa(texts[lines[0]], lines[0]), False
+    if len(lines) == 1 and len(tables) == 1:
+        return parse_beir(texts[lines[0]], texts[tables[0]], (lines[0], tables[0])), True
+    raise QuestionFileError(
+        "give one QA file (.jsonl), or BEIR queries (.jsonl) with their qrels (.tsv); got "
+        + (", ".join(texts) or "no file")
+    )
+
+
+def _json_line(line: str, name: str, n: int) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise QuestionFileError(f"{name} line {n}: not JSON ({exc.msg})") from None
+    if not isinstance(row, dict):
+        raise QuestionFileError(f"{name} line {n}: not a JSON object")
+    return row
+
+
+def unit_key(source: str, page: int | None) -> str:
+    """The unit a passage counts for: ``file#page`` for a page, else ``file``."""
+    return f"{source}#{page}" if page is not None else source
