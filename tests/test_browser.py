@@ -169,8 +169,7 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
             expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
             page.get_by_role("button", name="Evaluate this collection").click()
             dialog = page.get_by_role("dialog")
-            dialog.locator("input[type=file]").set_input_files(str(qa))
-            expect(dialog.get_by_text("qa.jsonl")).to_be_visible()
+            _upload(page, dialog, qa)
             dialog.get_by_role("button", name="Run").click()
             table = dialog.locator("table").first
             expect(table.locator("tr", has_text="questions")).to_contain_text(
@@ -181,8 +180,7 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
             expect(table.locator("tr", has_text="answer span")).to_contain_text("1.000")
             screenshot(page, "browser-evaluate")
             # A second file makes two QA files: refused, named, and the old figures go.
-            dialog.locator("input[type=file]").set_input_files(str(bad))
-            expect(dialog.get_by_text("bad.jsonl")).to_be_visible()
+            _upload(page, dialog, bad)
             dialog.get_by_role("button", name="Run").click()
             expect(dialog.get_by_text("got qa.jsonl, bad.jsonl")).to_be_visible()
             expect(dialog.locator("table")).to_have_count(0)
@@ -191,3 +189,15 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
             raise
         finally:
             browser.close()
+
+
+def _upload(page: Page, where: Locator, path: Path) -> None:
+    """Choose a file and wait until the server has it: the uploader lists a file before its
+    upload is done, and a click in between would run without it."""
+    from playwright.sync_api import expect
+
+    with page.expect_response(lambda r: "/_stcore/upload_file" in r.url and r.ok):
+        where.locator("input[type=file]").set_input_files(str(path))
+    chip = where.get_by_test_id("stFileChip").filter(has_text=path.name)
+    expect(chip).to_be_visible()
+    expect(chip.get_by_test_id("stFileChipIconSpinner")).to_have_count(0)  # uploaded
