@@ -5,8 +5,9 @@
 For each HNSW search breadth (``ef_search``) and each development set: the share of the exact
 10 and 100 nearest chunks (numpy over every stored vector) that Chroma returns for the set's
 questions, the median time of one such query, and the default pipeline's figures through
-``rag.evaluate``. Chroma applies a new ``ef_search`` when a collection is next opened, so each
-breadth is set in one child process and measured in another. The stores are left at Docent's
+``rag.evaluate``. Chroma applies a new ``ef_search`` when a process next loads the index, so
+each breadth is set in one child process and measured in another (neither writes, so Docent
+does not widen it). The stores are left at Docent's
 own :data:`rag.vectors.SEARCH_EF`.
 """
 
@@ -25,7 +26,7 @@ import numpy as np
 from bench.quality import VARIANTS, docent_for
 from bench.sets import DevSet, all_sets
 from rag.evaluate import evaluate
-from rag.vectors import SEARCH_EF, VectorIndex
+from rag.vectors import SEARCH_EF
 
 
 def set_ef(dev: DevSet, ef: int) -> None:
@@ -75,8 +76,6 @@ def main() -> None:
     parser.add_argument("--value", type=int, default=SEARCH_EF)
     args = parser.parse_args()
     sets = all_sets(args.scifact)
-    if args.child:  # the breadth under test, not the one Docent would raise it to
-        VectorIndex._widen_search = lambda self: None  # type: ignore[method-assign]
     if args.child == "set":
         for dev in sets:
             set_ef(dev, args.value)

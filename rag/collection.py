@@ -143,6 +143,7 @@ class Collection:
             return
         self.role = role_of(self.user, owner, grants)
         require(self.user, self.role, "write", self.name)
+        self.index.widen_search()  # a collection made before SEARCH_EF: a writer raises it
 
     def refill(self) -> None:
         """Upsert every stored vector into Chroma, a document at a time (lock held)."""

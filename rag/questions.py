@@ -41,15 +41,23 @@ class QuestionFileError(ValueError):
 
 def read_qa(path: Path) -> list[Question]:
     """Questions from a QA-lines file (see the module docstring)."""
-    return parse_qa(path.read_text(encoding="utf-8-sig"), path.name)
+    return parse_qa(_read(path), path.name)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise QuestionFileError(f"{path.name}: not UTF-8 text") from None
 
 
 def parse_qa(text: str, name: str) -> list[Question]:
     """Questions from the text of a QA-lines file called ``name`` (named in errors).
 
     Raises:
-        QuestionFileError: a line that is not a JSON object with a ``question``, or whose
-            ``pages`` is not a list of page numbers.
+        QuestionFileError: a line that is not a JSON object with a ``question``, whose
+            ``pages`` is not a list of page numbers, or that gives an ``answer`` without the
+            ``doc`` that holds it.
     """
     out = []
     for n, line in enumerate(text.splitlines(), start=1):
@@ -61,12 +69,15 @@ def parse_qa(text: str, name: str) -> list[Question]:
             raise QuestionFileError(f'{name} line {n}: no "question" text')
         answer = row.get("answer")
         pages = row.get("pages")
-        if pages is not None and not (
-            isinstance(pages, list) and all(isinstance(p, int) for p in pages)
-        ):
+        if pages is not None and not (isinstance(pages, list) and all(map(_page, pages))):
             raise QuestionFileError(f'{name} line {n}: "pages" must be a list of page numbers')
         gold: dict[str, int] = {}
-        if answer is not None and row.get("doc"):
+        if answer is not None:
+            if not row.get("doc"):
+                raise QuestionFileError(
+                    f'{name} line {n}: an "answer" needs the "doc" that holds it '
+                    '(or "answer": null for a question the documents do not answer)'
+                )
             doc = str(row["doc"])
             gold = {unit_key(doc, p): 1 for p in pages} if pages else {doc: 1}
         aliases = row.get("answer_aliases") or []
@@ -81,11 +92,7 @@ def parse_qa(text: str, name: str) -> list[Question]:
 
 def read_beir(queries: Path, qrels: Path) -> list[Question]:
     """The judged queries of a BEIR set (queries without judgments are left out)."""
-    return parse_beir(
-        queries.read_text(encoding="utf-8-sig"),
-        qrels.read_text(encoding="utf-8-sig"),
-        (queries.name, qrels.name),
-    )
+    return parse_beir(_read(queries), _read(qrels), (queries.name, qrels.name))
 
 
 def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Question]:
@@ -102,7 +109,7 @@ def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Questio
         if n == 1 or not line.strip():  # the header
             continue
         fields = line.strip().split("\t")
-        if len(fields) != 3 or not fields[2].lstrip("-").isdigit():
+        if len(fields) != 3 or not fields[2].lstrip("-").isdecimal():
             raise QuestionFileError(
                 f"{names[1]} line {n}: expected query-id, corpus-id and a whole-number "
                 "score, separated by tabs"
@@ -146,6 +153,11 @@ def questions_from_files(files: list[tuple[str, bytes]]) -> tuple[list[Question]
         "give one QA file (.jsonl), or BEIR queries (.jsonl) with their qrels (.tsv); got "
         + (", ".join(texts) or "no file")
     )
+
+
+def _page(value: object) -> bool:
+    """A 1-based page number (JSON's true and false are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _json_line(line: str, name: str, n: int) -> dict[str, Any]:

@@ -80,23 +80,30 @@ class VectorIndex:
         stored = Fingerprint.from_metadata(self.collection.metadata)
         if stored is not None and stored != fingerprint:
             raise EmbeddingMismatchError(name, stored, fingerprint)
-        self._widen_search()
 
-    def _widen_search(self) -> None:
-        """Collections made before :data:`SEARCH_EF` searched narrower: raise theirs (a
-        configuration change; the vectors and the graph stay as they are)."""
-        hnsw = (self.collection.configuration or {}).get("hnsw") or {}
-        if int(hnsw.get("ef_search") or 0) < SEARCH_EF:
-            self.collection.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+    def widen_search(self) -> bool:
+        """Raise a collection made before :data:`SEARCH_EF` to it; whether it changed.
+
+        A configuration write (the vectors and the graph stay as they are), so writers make it,
+        under the lock. Chroma applies it when a process next loads the index: at once in a
+        process that has not searched the collection yet, else at its next start (a Chroma
+        server's too).
+        """
+        # A fresh handle: a handle caches the configuration it was got with.
+        current = self.client.get_collection(self.name, embedding_function=None)
+        hnsw = (current.configuration or {}).get("hnsw")
+        if not hnsw or int(hnsw.get("ef_search") or 0) >= SEARCH_EF:
+            return False  # already wide, or not an HNSW index at all
+        current.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
+        return True
 
     def upsert(self, chunks: Sequence[ChunkRecord]) -> None:
-        """Add or overwrite chunks' vectors, in batches Chroma accepts; a vector Chroma already
-        holds for that id is left alone.
+        """Store chunks' vectors and metadata, in batches Chroma accepts. A vector Chroma
+        already holds under that id is not written again (only its metadata, if it changed).
 
-        Why leave it: Chroma turns a rewrite into an in-place HNSW update, which can leave the
-        record unreachable by search (chroma-core/chroma#7758, 1.5.9), and recovery rewrites a
-        crashed writer's documents, most of whose vectors Chroma already holds. A chunk id
-        names one chunk of one version of a file, so a held vector is the same vector.
+        Why not: Chroma turns a rewritten vector into an in-place HNSW update, which can leave
+        the record unreachable by search (chroma-core/chroma#7758, 1.5.9), and recovery
+        rewrites a crashed writer's documents, most of whose vectors Chroma already holds.
 
         Without the chunk text: Docent reads text from its durable copy, and Chroma keeps a
         document's text twice (a copy and its full-text index), 7.7 KB a chunk instead of 2.7
@@ -104,24 +111,40 @@ class VectorIndex:
         """
         step = int(self.client.get_max_batch_size())
         for i in range(0, len(chunks), step):
-            part = self._not_held(chunks[i : i + step])
-            if part:
+            vectors, metadata = self._compare(chunks[i : i + step])
+            if vectors:
                 self.collection.upsert(
-                    ids=[c.chunk_id for c in part],
-                    embeddings=np.stack([c.vector for c in part]),
-                    metadatas=[c.meta.to_chroma() for c in part],
+                    ids=[c.chunk_id for c in vectors],
+                    embeddings=np.stack([c.vector for c in vectors]),
+                    metadatas=[c.meta.to_chroma() for c in vectors],
+                )
+            if metadata:  # no embeddings: Chroma leaves the HNSW graph alone
+                self.collection.update(
+                    ids=[c.chunk_id for c in metadata],
+                    metadatas=[c.meta.to_chroma() for c in metadata],
                 )
 
-    def _not_held(self, chunks: Sequence[ChunkRecord]) -> list[ChunkRecord]:
-        """The chunks whose vector Chroma does not already hold (absent, or another vector)."""
-        held = self.collection.get(ids=[c.chunk_id for c in chunks], include=["embeddings"])
-        vectors = dict(zip(held["ids"], held["embeddings"], strict=True))
-        return [
-            c
-            for c in chunks
-            if c.chunk_id not in vectors
-            or not np.allclose(vectors[c.chunk_id], c.vector, atol=1e-4)
-        ]
+    def _compare(
+        self, chunks: Sequence[ChunkRecord]
+    ) -> tuple[list[ChunkRecord], list[ChunkRecord]]:
+        """Against what Chroma holds: the chunks whose vector it lacks (absent, or another
+        vector), and those it holds with the same vector but other metadata."""
+        held = self.collection.get(
+            ids=[c.chunk_id for c in chunks], include=["embeddings", "metadatas"]
+        )
+        stored = {
+            i: (np.asarray(v, dtype=np.float32), m)
+            for i, v, m in zip(held["ids"], held["embeddings"], held["metadatas"], strict=True)
+        }
+        vectors, metadata = [], []
+        for c in chunks:
+            vector, meta = stored.get(c.chunk_id, (None, None))
+            same = vector is not None and vector.shape == c.vector.shape
+            if not same or not np.allclose(vector, c.vector, atol=1e-4):
+                vectors.append(c)
+            elif meta != c.meta.to_chroma():
+                metadata.append(c)
+        return vectors, metadata
 
     def delete_document(self, doc_id: str) -> None:
         """Remove every vector of a document."""

