@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -84,6 +85,22 @@ def test_batches_respect_chroma_max_batch_size(docent: Docent) -> None:
     collection.add_documents([(DocumentRecord("doc", "gen.txt", "text", 0, n, 1), chunks)])
     assert collection.index.count() == n
     assert chroma_finds(docent) == (n, n)
+
+
+def test_writing_held_vectors_again_changes_only_what_differs(docent: Docent) -> None:
+    index = docent.collection().index
+    chunks = _random_chunks(20, docent.embedder.fingerprint.dimension)
+    index.upsert(chunks)
+    again = [ChunkRecord(c.chunk_id, c.text, replace(c.meta, page=7), c.vector) for c in chunks]
+    other = _random_chunks(21, docent.embedder.fingerprint.dimension)[-1].vector
+    again[0] = ChunkRecord("c0", "text 0", chunks[0].meta, other)  # a new vector for c0
+    index.upsert(again)
+    held = index.collection.get(ids=["c0", "c1"], include=["embeddings", "metadatas"])
+    vectors = dict(zip(held["ids"], held["embeddings"], strict=True))
+    metadata = dict(zip(held["ids"], held["metadatas"], strict=True))
+    assert np.allclose(vectors["c0"], other)  # a different vector is written
+    assert metadata["c1"]["page"] == 7  # a held vector stays, with its new metadata
+    assert index.findable(again) == 20
 
 
 def test_other_model_is_refused_with_both_names(docent: Docent) -> None:
