@@ -170,6 +170,7 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
             expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
             page.get_by_role("button", name="Evaluate this collection").click()
             dialog = page.get_by_role("dialog")
+            expect(dialog.get_by_role("button", name="Example QA file")).to_be_visible()
             _upload(page, dialog, qa)
             dialog.get_by_role("button", name="Run").click()
             table = dialog.locator("table").first

@@ -110,6 +110,13 @@ def test_a_file_that_is_not_text_is_named(tmp_path: Path) -> None:
         read_qa(path)
 
 
+def test_the_apps_example_file_reads_as_one_answerable_and_one_unanswerable() -> None:
+    from ui.evaluate import EXAMPLE
+
+    questions, beir = questions_from_files([("questions.jsonl", EXAMPLE.encode())])
+    assert not beir and [q.answerable for q in questions] == [True, False]
+
+
 def test_uploaded_files_are_told_apart() -> None:
     qa = b'\xef\xbb\xbf{"question": "q", "answer": "x", "doc": "a.pdf", "pages": [2]}\r\n'
     questions, beir = questions_from_files([("qa.jsonl", qa)])

@@ -25,6 +25,11 @@ One **QA file** (`.jsonl`), a JSON object a line: `question`, `answer` (a short 
 answer should hold; `null` when your documents don't answer it), `doc` (the file that answers
 it) and `pages` (its 1-based pages, or `null`). Or **BEIR** `queries.jsonl` with its
 `qrels.tsv`."""
+EXAMPLE = (
+    '{"question": "Which variable sets the temporary directory?", "answer": "TMPDIR", '
+    '"doc": "R-admin.pdf", "pages": [28]}\n'
+    '{"question": "Who won the 1974 cup final?", "answer": null}\n'
+)
 MAX_QUESTIONS = 2_000  # a run holds this session; `python -m rag eval` takes any number
 
 
@@ -43,6 +48,14 @@ def evaluate_button(app: Docent, user: User, collection: str, active: Settings |
 def evaluate_dialog(app: Docent, user: User, collection: str, active: Settings) -> None:
     """Upload judged questions, run them with this session's settings, show the figures."""
     st.markdown(FORMATS)
+    st.download_button(
+        "Example QA file",
+        EXAMPLE,
+        file_name="questions.jsonl",
+        mime="application/jsonl",
+        on_click="ignore",
+        type="tertiary",
+    )
     files = st.file_uploader(
         "Question file(s)", type=["jsonl", "json", "tsv"], accept_multiple_files=True
     )
