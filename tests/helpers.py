@@ -1,8 +1,12 @@
-"""Real test files made in code: PDFs (fpdf2), DOCX (python-docx) and text formats."""
+"""Real test files made in code: PDFs (fpdf2), DOCX (python-docx), text formats and judged
+questions over them."""
 
 from __future__ import annotations
 
 import io
+import json
+from pathlib import Path
+from typing import Any
 
 from fpdf import FPDF
 
@@ -52,3 +56,29 @@ FACTS = [
         "about twenty kilometres long.",
     ),
 ]
+
+# Judged questions over FACTS as facts.pdf (a fact a page), for `rag eval` and the app's.
+BEES_QA = {
+    "question": "How do honey bees tell direction?",
+    "answer": "waggle dance",
+    "doc": "facts.pdf",
+    "pages": [2],
+}
+GLACIER_QA = {
+    "question": "Which glacier is the largest in the Alps?",
+    "answer": "Aletsch glacier",
+    "doc": "facts.pdf",
+    "pages": [3],
+}
+CUP_FINAL_QA = {  # the documents do not answer it
+    "question": "Which football club won the 1974 cup final?",
+    "answer": None,
+    "doc": None,
+    "pages": [],
+}
+
+
+def write_qa(path: Path, rows: list[dict[str, Any]]) -> Path:
+    """``rows`` as a QA-lines file at ``path``."""
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path

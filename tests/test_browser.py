@@ -7,7 +7,6 @@ Two browser contexts (two sessions) then ask different questions at the same tim
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ import pytest
 
 from tests.browser import CHROMIUM, FLAGS, ready, require_chromium, screenshot, streamlit_app
 from tests.conftest import PDFS
-from tests.helpers import FACTS, make_pdf
+from tests.helpers import BEES_QA, CUP_FINAL_QA, FACTS, GLACIER_QA, make_pdf, write_qa
 
 if TYPE_CHECKING:
     from playwright.sync_api import Locator, Page
@@ -41,9 +40,7 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
             page.goto(app_url)
             ready(page)
             expect(page.get_by_text("Welcome to Docent")).to_be_visible()
-            page.locator("input[type=file]").set_input_files(str(PDFS / "R-admin.pdf"))
-            page.get_by_role("button", name="Index").click()
-            expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
+            _index(page, PDFS / "R-admin.pdf")
             box = page.get_by_placeholder("Ask a question about your documents")
             expect(box).to_be_enabled(timeout=60_000)
             box.fill("Which environment variable sets the directory R uses for temporary files?")
@@ -85,9 +82,7 @@ def test_two_browser_sessions_ask_at_once(app_url: str, tmp_path: Path) -> None:
             for page in pages:
                 page.goto(app_url)
                 ready(page)
-            pages[0].locator("input[type=file]").set_input_files(str(facts))
-            pages[0].get_by_role("button", name="Index").click()
-            expect(pages[0].get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
+            _index(pages[0], facts)
             # The other session sees the new document once it reruns (any interaction).
             pages[1].reload()
             ready(pages[1])
@@ -140,23 +135,7 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
 
     facts = tmp_path / "facts.pdf"
     facts.write_bytes(make_pdf(FACTS))
-    qa = tmp_path / "qa.jsonl"
-    rows = [
-        {
-            "question": "How do honey bees tell direction?",
-            "answer": "waggle dance",
-            "doc": "facts.pdf",
-            "pages": [2],
-        },
-        {
-            "question": "Which glacier is the largest in the Alps?",
-            "answer": "Aletsch glacier",
-            "doc": "facts.pdf",
-            "pages": [3],
-        },
-        {"question": "Which football club won the 1974 cup final?", "answer": None},
-    ]
-    qa.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    qa = write_qa(tmp_path / "qa.jsonl", [BEES_QA, GLACIER_QA, CUP_FINAL_QA])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "q"}\n')
     with sync_playwright() as pw:
@@ -165,9 +144,7 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
         try:
             page.goto(app_url)
             ready(page)
-            page.locator("input[type=file]").set_input_files(str(facts))
-            page.get_by_role("button", name="Index").click()
-            expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
+            _index(page, facts)
             page.get_by_role("button", name="Evaluate this collection").click()
             dialog = page.get_by_role("dialog")
             expect(dialog.get_by_role("button", name="Example QA file")).to_be_visible()
@@ -198,6 +175,15 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
             raise
         finally:
             browser.close()
+
+
+def _index(page: Page, path: Path) -> None:
+    """Upload a file in the sidebar, press *Index* and wait until it is indexed."""
+    from playwright.sync_api import expect
+
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("button", name="Index").click()
+    expect(page.get_by_text("indexed", exact=True)).to_be_visible(timeout=300_000)
 
 
 def _upload(page: Page, where: Locator, path: Path) -> None:

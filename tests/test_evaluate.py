@@ -12,6 +12,7 @@ import pytest
 from rag.evaluate import contains_span, evaluate, hit_at, mrr_at, ndcg_at, recall_at
 from rag.questions import QuestionFileError, questions_from_files, read_beir, read_qa
 from rag.system import Docent
+from tests.helpers import BEES_QA, CUP_FINAL_QA, GLACIER_QA, write_qa
 
 
 def test_metrics_worked_by_hand() -> None:
@@ -128,34 +129,13 @@ def test_uploaded_files_are_told_apart() -> None:
 
 
 def test_a_run_on_a_real_collection(facts: Docent, tmp_path: Path) -> None:
-    rows = [
-        {
-            "question": "How do honey bees tell direction?",
-            "answer": "waggle dance",
-            "doc": "facts.pdf",
-            "pages": [2],
-        },
-        {
-            "question": "Which glacier is the largest in the Alps?",
-            "answer": "Aletsch glacier",
-            "doc": "facts.pdf",
-            "pages": [3],
-        },
-        {
-            "question": "When did Kilauea stop erupting?",
-            "answer": "2018",
-            "doc": "facts.pdf",
-            "pages": [9],
-        },  # judged on a page that is not there, on purpose
-        {
-            "question": "Which football club won the 1974 cup final?",
-            "answer": None,
-            "doc": None,
-            "pages": [],
-        },
-    ]
-    path = tmp_path / "qa.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    kilauea = {  # judged on a page that is not there, on purpose
+        "question": "When did Kilauea stop erupting?",
+        "answer": "2018",
+        "doc": "facts.pdf",
+        "pages": [9],
+    }
+    path = write_qa(tmp_path / "qa.jsonl", [BEES_QA, GLACIER_QA, kilauea, CUP_FINAL_QA])
     seen: list[tuple[int, int]] = []
     report = evaluate(
         facts.answerer(), facts.collection(), read_qa(path), k=2, progress=lambda *a: seen.append(a)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import FACTS, make_pdf
+from tests.helpers import BEES_QA, CUP_FINAL_QA, FACTS, make_pdf, write_qa
 
 
 @pytest.fixture(scope="module")
@@ -179,22 +179,7 @@ def test_users_and_acting_as_one(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_eval_reports_the_figures_of_a_question_file(data_dir: Path, tmp_path: Path) -> None:
-    questions = tmp_path / "qa.jsonl"
-    rows = [
-        {
-            "question": "How do honey bees tell direction?",
-            "answer": "waggle dance",
-            "doc": "facts.pdf",
-            "pages": [2],
-        },
-        {
-            "question": "Which football club won the 1974 cup final?",
-            "answer": None,
-            "doc": None,
-            "pages": [],
-        },
-    ]
-    questions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    questions = write_qa(tmp_path / "qa.jsonl", [BEES_QA, CUP_FINAL_QA])
     run = _rag(
         "eval",
         "--questions",
