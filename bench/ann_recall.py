@@ -30,7 +30,8 @@ from rag.vectors import SEARCH_EF
 
 
 def set_ef(dev: DevSet, ef: int) -> None:
-    """Give the set's collection this search breadth (takes effect when next opened)."""
+    """Give the set's collection this search breadth (Chroma applies it when a process next
+    loads the index)."""
     docent = docent_for(dev, VARIANTS["default"])
     docent.collection().index.collection.modify(configuration={"hnsw": {"ef_search": ef}})
 

@@ -41,14 +41,15 @@ class QuestionFileError(ValueError):
 
 def read_qa(path: Path) -> list[Question]:
     """Questions from a QA-lines file (see the module docstring)."""
-    return parse_qa(_read(path), path.name)
+    return parse_qa(_decode(path.read_bytes(), path.name), path.name)
 
 
-def _read(path: Path) -> str:
+def _decode(data: bytes, name: str) -> str:
+    """A question file's text (a byte-order mark is dropped)."""
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise QuestionFileError(f"{path.name}: not UTF-8 text") from None
+        raise QuestionFileError(f"{name}: not UTF-8 text") from None
 
 
 def parse_qa(text: str, name: str) -> list[Question]:
@@ -92,7 +93,8 @@ def parse_qa(text: str, name: str) -> list[Question]:
 
 def read_beir(queries: Path, qrels: Path) -> list[Question]:
     """The judged queries of a BEIR set (queries without judgments are left out)."""
-    return parse_beir(_read(queries), _read(qrels), (queries.name, qrels.name))
+    texts = (_decode(queries.read_bytes(), queries.name), _decode(qrels.read_bytes(), qrels.name))
+    return parse_beir(*texts, (queries.name, qrels.name))
 
 
 def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Question]:
@@ -137,12 +139,7 @@ def questions_from_files(files: list[tuple[str, bytes]]) -> tuple[list[Question]
         QuestionFileError: not one of those two shapes, a file that is not UTF-8 text, or
             a malformed line (named by file and line).
     """
-    texts = {}
-    for name, data in files:
-        try:
-            texts[name] = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise QuestionFileError(f"{name}: not UTF-8 text") from None
+    texts = {name: _decode(data, name) for name, data in files}
     tables = [n for n in texts if n.lower().endswith(".tsv")]
     lines = [n for n in texts if n not in tables]
     if len(files) == 1 and lines:

@@ -81,8 +81,8 @@ class VectorIndex:
         if stored is not None and stored != fingerprint:
             raise EmbeddingMismatchError(name, stored, fingerprint)
 
-    def widen_search(self) -> bool:
-        """Raise a collection made before :data:`SEARCH_EF` to it; whether it changed.
+    def widen_search(self) -> None:
+        """Raise a collection made before :data:`SEARCH_EF` to it.
 
         A configuration write (the vectors and the graph stay as they are), so writers make it,
         under the lock. Chroma applies it when a process next loads the index: at once in a
@@ -92,10 +92,8 @@ class VectorIndex:
         # A fresh handle: a handle caches the configuration it was got with.
         current = self.client.get_collection(self.name, embedding_function=None)
         hnsw = (current.configuration or {}).get("hnsw")
-        if not hnsw or int(hnsw.get("ef_search") or 0) >= SEARCH_EF:
-            return False  # already wide, or not an HNSW index at all
-        current.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
-        return True
+        if hnsw and int(hnsw.get("ef_search") or 0) < SEARCH_EF:  # else wide, or not HNSW
+            current.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
 
     def upsert(self, chunks: Sequence[ChunkRecord]) -> None:
         """Store chunks' vectors and metadata, in batches Chroma accepts. A vector Chroma
@@ -139,8 +137,8 @@ class VectorIndex:
         vectors, metadata = [], []
         for c in chunks:
             vector, meta = stored.get(c.chunk_id, (None, None))
-            same = vector is not None and vector.shape == c.vector.shape
-            if not same or not np.allclose(vector, c.vector, atol=1e-4):
+            comparable = vector is not None and vector.shape == c.vector.shape
+            if not comparable or not np.allclose(vector, c.vector, atol=1e-4):
                 vectors.append(c)
             elif meta != c.meta.to_chroma():
                 metadata.append(c)
