@@ -7,6 +7,7 @@ Two browser contexts (two sessions) then ask different questions at the same tim
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +164,10 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
             for metric in ("hit@1", "refused, unanswerable", "answer span in answer"):
                 expect(row(metric)).to_contain_text("1.000")
             screenshot(page, "browser-evaluate")
+            with page.expect_download() as download:
+                dialog.get_by_role("button", name="Download the report (JSON)").click()
+            saved = json.loads(Path(download.value.path()).read_text())
+            assert saved["hit_1"] == 1.0 and len(saved["details"]) == 3
             # A second file makes two QA files: refused, named, and the old figures go.
             _upload(page, dialog, bad)
             dialog.get_by_role("button", name="Run").click()
