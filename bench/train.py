@@ -22,6 +22,7 @@ import argparse
 import datetime
 import json
 import platform
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ import numpy as np
 
 from bench.quality import VARIANTS, docent_for
 from bench.sets import DevSet, all_sets
+from rag.collection import Collection
 from rag.evaluate import passage_unit
 from rag.learned import (
     ANSWER_FEATURES,
@@ -40,6 +42,7 @@ from rag.learned import (
     answer_features,
     features,
 )
+from rag.passage import Passage
 
 MAX_FALSE_REFUSAL = 0.05
 TOP_N = 50  # the ranker is fitted on each question's fused top 50 (where reordering matters)
@@ -47,6 +50,8 @@ STEPS = (-1.0, -0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5, 1.0)  # tried on ea
 ROUNDS = 30
 MIN_GAIN = 0.001  # an improvement smaller than this is noise, not a reason to move
 SEED = 20261128
+# extra candidate inputs under trial: (question, collection, passages) -> one row per passage
+ExtraInputs = Callable[[str, Collection, list[Passage]], np.ndarray]
 
 
 @dataclass
@@ -58,8 +63,9 @@ class Question:
     answerable: bool
 
 
-def collect(dev: DevSet) -> list[Question]:
-    """The tuning questions of a set, retrieved by Docent's first stage."""
+def collect(dev: DevSet, extra: ExtraInputs | None = None) -> list[Question]:
+    """The tuning questions of a set, retrieved by Docent's first stage; ``extra`` appends
+    columns under trial to each candidate's features."""
     docent = docent_for(dev, VARIANTS["default"])
     # the shipped model was fitted on the RRF order's top 50 (before convex fusion shipped)
     update = {"reranker": "none", "fusion": "rrf"}
@@ -69,30 +75,48 @@ def collect(dev: DevSet) -> list[Question]:
     for q in dev.tune():
         found = answerer.search(q.text, collection, 1000)
         labels = [q.gold.get(passage_unit(p, dev.beir), 0) > 0 for p in found.passages]
-        out.append(
-            Question(features(found.query_vector, found.passages), np.array(labels), q.answerable)
-        )
+        x = features(found.query_vector, found.passages)
+        if extra is not None:
+            x = np.hstack([x, extra(q.text, collection, found.passages)])
+        out.append(Question(x, np.array(labels), q.answerable))
     docent.close()
     return out
 
 
-def fit_ranker(data: dict[str, list[Question]]) -> Linear:
+def fit_ranker(data: dict[str, list[Question]], restarts: int = 0) -> Linear:
     """Coordinate ascent on MRR@10 (the mean over sets, each weighing the same), from the
     weights that reproduce reciprocal rank fusion, so a change is kept only if it ranks the
-    tuning questions better than fusion does (Metzler & Croft's method for linear rankers)."""
+    tuning questions better than fusion does (Metzler & Croft's method for linear rankers).
+
+    Columns after :data:`FEATURES` are extra inputs under trial (bench.ranker_inputs); they
+    start at weight 0. ``restarts`` adds that many random starts around fusion's weights and
+    keeps the best fit (measured: it overfits, so the shipped model uses none).
+    """
     allx = np.vstack([q.x for qs in data.values() for q in qs if len(q.x)])
     mean, scale = allx.mean(axis=0), allx.std(axis=0) + 1e-9
     sets = {
         name: [((q.x[:TOP_N] - mean) / scale, q.y[:TOP_N]) for q in qs if q.y[:TOP_N].any()]
         for name, qs in data.items()
     }
-    start = np.zeros(len(FEATURES))
+    start = np.zeros(allx.shape[1])
     for name in ("rr_dense", "rr_bm25"):  # in standardised units, fusion is x * scale
         start[FEATURES.index(name)] = scale[FEATURES.index(name)]
-    weights, best = start / np.linalg.norm(start), _objective(start, sets)
+    start /= np.linalg.norm(start)
+    rng = np.random.default_rng(SEED)
+    starts = [start] + [start + rng.normal(0, 0.5, len(start)) for _ in range(restarts)]
+    weights, _ = max((_ascend(s, sets) for s in starts), key=lambda fitted: fitted[1])
+    return Linear(mean, scale, weights, 0.0)
+
+
+def _ascend(
+    weights: np.ndarray, sets: dict[str, list[tuple[np.ndarray, np.ndarray]]]
+) -> tuple[np.ndarray, float]:
+    """Coordinate ascent from ``weights``: the fitted weights and their objective."""
+    weights = weights / np.linalg.norm(weights)
+    best = _objective(weights, sets)
     for _ in range(ROUNDS):
         improved = False
-        for f in range(len(FEATURES)):
+        for f in range(len(weights)):
             for step in STEPS:
                 trial = weights.copy()
                 trial[f] += step
@@ -101,7 +125,7 @@ def fit_ranker(data: dict[str, list[Question]]) -> Linear:
                     weights, best, improved = trial / np.linalg.norm(trial), value, True
         if not improved:
             break
-    return Linear(mean, scale, weights, 0.0)
+    return weights, best
 
 
 def _objective(weights: np.ndarray, sets: dict[str, list[tuple[np.ndarray, np.ndarray]]]) -> float:
@@ -161,9 +185,9 @@ def fit_answerability(model: LearnedModel, data: dict[str, list[Question]]) -> L
     return Linear(mean, scale, fitted.coef_[0], float(fitted.intercept_[0]))
 
 
-def fit(data: dict[str, list[Question]]) -> LearnedModel:
+def fit(data: dict[str, list[Question]], restarts: int = 0) -> LearnedModel:
     """All three parts, threshold included."""
-    ranker = fit_ranker(data)
+    ranker = fit_ranker(data, restarts)
     model = LearnedModel(ranker, fit_calibration(ranker, data), ranker, 0.0)
     model = LearnedModel(ranker, model.calibration, fit_answerability(model, data), 0.0)
     return LearnedModel(ranker, model.calibration, model.answerability, threshold(model, data))
@@ -204,19 +228,29 @@ def cross_check(data: dict[str, list[Question]]) -> None:
     )
     for name in data:
         model = fit({k: v for k, v in data.items() if k != name})
-        fused, learned = [], []
-        for q in data[name]:
-            if q.y.any():
-                fused.append(int(np.argmax(q.y)) + 1)
-                order = np.argsort(-model.ranker.score(q.x), kind="stable")
-                learned.append(int(np.argmax(q.y[order])) + 1)
+        fused, learned = first_relevant(None, data[name]), first_relevant(model, data[name])
         r = refusals(model, data[name])
         print(
-            f"| {name} | {len(fused)} | {np.mean([x == 1 for x in fused]):.3f} | "
-            f"{np.mean([x == 1 for x in learned]):.3f} | {_mrr(fused):.3f} | {_mrr(learned):.3f} "
+            f"| {name} | {len(fused)} | {_hit(fused):.3f} | {_hit(learned):.3f} | "
+            f"{_mrr(fused):.3f} | {_mrr(learned):.3f} "
             f"| {r['refused_unanswerable']:.2f} | {r['refused_answerable']:.2f} |"
         )
     print()
+
+
+def first_relevant(model: LearnedModel | None, questions: list[Question]) -> list[int]:
+    """The rank of the first relevant candidate of each question that has one, in the
+    model's order (``None``: the fused order)."""
+    ranks = []
+    for q in questions:
+        if q.y.any():
+            order = np.argsort(-model.ranker.score(q.x), kind="stable") if model else slice(None)
+            ranks.append(int(np.argmax(q.y[order])) + 1)
+    return ranks
+
+
+def _hit(ranks: list[int]) -> float:
+    return float(np.mean([r == 1 for r in ranks]))
 
 
 def _mrr(ranks: list[int]) -> float:
