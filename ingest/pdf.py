@@ -56,14 +56,17 @@ def merge_small(blocks: list[Block]) -> list[Block]:
     the previous one. Joined by a blank line, as the document's text joins blocks."""
     out: list[Block] = []
     carry: Block | None = None
-    for block in blocks:
+    for i, block in enumerate(blocks):
+        # whether another block follows on this page (asked of the position: a joined block
+        # is a new object that the list does not hold)
+        next_on_page = i + 1 < len(blocks) and blocks[i + 1].page == block.page
         if carry is not None and carry.page == block.page:
             block = Block(f"{carry.text}\n\n{block.text}", block.page, block.headings)
         elif carry is not None:
             out.append(carry)
         carry = None
         if len(block.text.split()) < MIN_WORDS:
-            if out and out[-1].page == block.page and not _next_on_page(blocks, block):
+            if out and out[-1].page == block.page and not next_on_page:
                 out[-1] = Block(f"{out[-1].text}\n\n{block.text}", block.page, out[-1].headings)
             else:
                 carry = block
@@ -74,18 +77,13 @@ def merge_small(blocks: list[Block]) -> list[Block]:
     return out
 
 
-def _next_on_page(blocks: list[Block], block: Block) -> bool:
-    index = next(i for i, b in enumerate(blocks) if b is block)
-    return index + 1 < len(blocks) and blocks[index + 1].page == block.page
-
-
 def _open_checked(name: str, data: bytes) -> object:
     """A pypdf reader for a PDF whose structure and page streams all decode cleanly."""
     import pypdf
     from pypdf.errors import PdfReadError
 
     if b"%PDF-" not in data[:1024]:
-        raise IngestError(name, "is not a PDF (no %PDF header)")
+        raise IngestError(name, "the file is not a PDF (it has no %PDF header)")
     if b"%%EOF" not in data[-2048:]:
         raise IngestError(name, "the PDF is truncated (no end-of-file marker); download it again")
     with _PdfWarnings() as warnings:

@@ -27,6 +27,30 @@ def test_pdf_keeps_pages_and_bookmarked_headings() -> None:
     assert "waggle dance" in doc.blocks[1].text
 
 
+def test_pdf_page_ending_in_two_short_sections_loads_whole() -> None:
+    # The gnuplot manual has pages like this: a long section, then two bookmarked headings
+    # with a line or less under them. The loader once crashed on it (StopIteration).
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    pdf.add_page()
+    sections = [
+        ("Overview", "Gnuplot is a portable command-line driven graphing utility " * 3),
+        ("Reference", ""),
+        ("Options", "See below."),
+    ]
+    for heading, body in sections:
+        pdf.start_section(heading)
+        pdf.cell(text=heading, new_x="LMARGIN", new_y="NEXT")
+        if body:
+            pdf.multi_cell(0, 6, body)
+    doc = load_bytes("manual.pdf", bytes(pdf.output()), LIMIT)
+    text = "\n".join(b.text for b in doc.blocks)
+    assert all(heading in text for heading, _ in sections) and "See below." in text
+    assert [b.page for b in doc.blocks] == [1] and doc.blocks[0].headings == ["Overview"]
+
+
 def test_pdf_text_is_the_same_shape_when_pdfium_cannot_read_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
