@@ -206,3 +206,31 @@ class LearnedReranker:
         top = passages[:TOP]
         relevance = np.array([p.scores.rerank or 0.0 for p in top])
         return self.model.answerable(answer_features(features(query_vector, top), relevance))
+
+    def answerability(self, query_vector: np.ndarray, passages: list[Passage]) -> float:
+        """P(the question is answered) from candidates in any order, without touching their
+        scores: what :meth:`confidence` gives after :meth:`rerank`."""
+        if not passages:
+            return 0.0
+        scores = self.model.ranker.score(features(query_vector, passages))
+        order = np.argsort(-scores, kind="stable")[:TOP]
+        top = [passages[i] for i in order]
+        relevance = self.model.relevance(scores[order])
+        return self.model.answerable(answer_features(features(query_vector, top), relevance))
+
+
+@lru_cache(maxsize=1)
+def _judge() -> LearnedReranker:
+    return LearnedReranker()
+
+
+def answerability(query_vector: np.ndarray, passages: list[Passage]) -> float:
+    """The refusal check of the offline backends that do not learn one (``none``, ``maxsim``,
+    ``llm``): the learned answerability model over their candidates, whatever their order.
+    A cosine alone refused short questions over small documents whose answer it had found."""
+    return _judge().answerability(query_vector, passages)
+
+
+def answerability_threshold() -> float:
+    """Below this, :func:`answerability` means "not in your documents"."""
+    return _judge().threshold

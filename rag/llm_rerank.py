@@ -13,10 +13,11 @@ import re
 
 import numpy as np
 
+from rag.learned import answerability, answerability_threshold
 from rag.llm import ChatLLM, LLMError
 from rag.passage import Passage
 from rag.prompt import format_sources
-from rag.rerank import NoReranker, RerankError, best_relevance, score_relevance
+from rag.rerank import RerankError, score_relevance
 from rag.tokens import count_tokens
 
 GRADER_PROMPT = """You grade search results for a question. For each numbered source in the \
@@ -33,17 +34,17 @@ REPLY_TOKENS = 200
 class LLMReranker:
     """Grades the top candidates with the configured LLM and sorts them by grade.
 
-    The "not in your documents" check still uses the calibrated offline relevance score
-    (``scores.rerank``); the grade is kept in ``scores.llm``.
+    The "not in your documents" check is still the offline one (the learned answerability
+    model, :func:`rag.learned.answerability`); the grade is kept in ``scores.llm``.
     """
 
-    threshold = NoReranker.threshold
-    confidence = staticmethod(best_relevance)  # the grade orders; relevance still decides
+    confidence = staticmethod(answerability)  # the grade orders; the offline model decides
 
     def __init__(self, llm: ChatLLM, context_tokens: int) -> None:
         self.llm = llm
         self.context_tokens = context_tokens
         self.name = f"llm ({llm.model})"
+        self.threshold = answerability_threshold()
 
     def rerank(
         self, query: str, query_vector: np.ndarray, passages: list[Passage]
@@ -55,7 +56,7 @@ class LLMReranker:
         """
         score_relevance(query_vector, passages)
         window = self._fit(query, passages[:WINDOW])
-        if not window or max(p.scores.rerank or 0.0 for p in window) < self.threshold:
+        if not window or answerability(query_vector, passages) < self.threshold:
             return passages  # nothing to grade, or "not in your documents": save the call
         messages = [
             {"role": "system", "content": GRADER_PROMPT},

@@ -1,10 +1,13 @@
 """The second pass over retrieved candidates: the ``Reranker`` interface and its offline backends.
 
-- ``none`` (offline default): keep the fused order; each passage still gets a relevance score
-  (its similarity mixed with its best-matching sentence's) for the "not in your documents" check.
+- ``none``: keep the fused order; each passage still gets a relevance score (its similarity
+  mixed with its best-matching sentence's) to show.
 - ``maxsim``: that relevance score re-orders the dense list, which is fused with BM25 again.
-- ``cross-encoder``: a sentence-transformers ``CrossEncoder`` by name or local path.
-The LLM grader is in :mod:`rag.llm_rerank`; which backend runs is decided in :mod:`rag.system`.
+- ``cross-encoder``: a sentence-transformers ``CrossEncoder`` by name or local path, with its
+  own refusal threshold.
+The offline default, ``learned``, is in :mod:`rag.learned`, and so is the answerability model
+that decides "not in your documents" for ``none``, ``maxsim`` and the LLM grader. The LLM
+grader is in :mod:`rag.llm_rerank`; which backend runs is decided in :mod:`rag.system`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.learned import answerability, answerability_threshold
 from rag.passage import Passage
 from rag.retrieve import rrf
 
@@ -73,12 +77,15 @@ def score_relevance(query_vector: np.ndarray, passages: list[Passage]) -> None:
 
 
 class NoReranker:
-    """Keeps the fused order; scores relevance for the refusal check."""
+    """Keeps the fused order, with relevance scores to show; refusals are the learned
+    answerability model's (:func:`rag.learned.answerability`)."""
 
-    confidence = staticmethod(best_relevance)
+    confidence = staticmethod(answerability)
 
     name = "none"
-    threshold = 0.50
+
+    def __init__(self) -> None:
+        self.threshold = answerability_threshold()
 
     def rerank(
         self, query: str, query_vector: np.ndarray, passages: list[Passage]
@@ -89,15 +96,16 @@ class NoReranker:
 
 
 class MaxSimReranker:
-    """The relevance score re-orders the dense list, which is fused with BM25 again."""
+    """The relevance score re-orders the dense list, which is fused with BM25 again;
+    refusals are the learned answerability model's, as for :class:`NoReranker`."""
 
-    confidence = staticmethod(best_relevance)
+    confidence = staticmethod(answerability)
 
     name = "maxsim"
-    threshold = NoReranker.threshold
 
     def __init__(self, rrf_k: int) -> None:
         self.rrf_k = rrf_k
+        self.threshold = answerability_threshold()
 
     def rerank(
         self, query: str, query_vector: np.ndarray, passages: list[Passage]

@@ -17,6 +17,7 @@ from rag.rerank import (
 )
 from rag.system import Docent, make_reranker
 from tests.conftest import ingest
+from tests.helpers import FACTS, make_pdf
 
 
 def _unit(*values: float) -> np.ndarray:
@@ -121,3 +122,42 @@ def test_sentence_vectors_point_at_the_sentence_that_answers(local: Docent) -> N
     assert "Canberra" in chunk.text[start:end]
     top = local.search("What is the capital of Australia?", k=1).passages[0]
     assert top.scores.rerank > top.scores.dense  # the best sentence lifts it
+
+
+KIWI = """# Kiwi Farming Handbook
+
+## Climate
+
+Kiwifruit vines need a frost-free growing season of at least 240 days. Winter chilling of about
+600 hours below 7 °C is required for good flowering.
+
+## Pollination
+
+Kiwifruit plants are either male or female. Growers plant one male vine for every eight female
+vines. Honey bees are brought in at a density of eight hives per hectare during flowering.
+"""
+
+
+TEAPOT = (
+    b"<html><head><title>Teapot Maintenance</title></head><body><h1>Teapot Maintenance Guide"
+    b"</h1><p>Descale your ceramic teapot every 30 days using a solution of one part white "
+    b"vinegar to three parts water.</p><h2>Storage</h2><p>Store the teapot with its lid off "
+    b"so that moisture can evaporate and no mildew forms.</p></body></html>"
+)
+
+
+@pytest.mark.parametrize("reranker", ["none", "maxsim", "learned"])
+def test_every_offline_reranker_refuses_by_the_answerability_model(
+    local: Docent, reranker: str
+) -> None:
+    # A short question over a small library: its passage's cosine (0.44) was under the old
+    # fixed 0.50, so `none` and `maxsim` refused what `learned` answered.
+    files = [("kiwi.md", KIWI.encode()), ("facts.pdf", make_pdf(FACTS)), ("teapot.html", TEAPOT)]
+    assert ingest(local, *files) == ["indexed"] * 3
+    settings = local.settings.model_copy(update={"reranker": reranker})
+    stream = local.ask("How many hives of honey bees per hectare?", settings=settings)
+    text = "".join(stream)
+    assert stream.result.mode == "extractive" and "eight hives per hectare" in text
+    stream = local.ask("Which football club won the 1974 cup final?", settings=settings)
+    "".join(stream)
+    assert stream.result.mode == "not-found"
