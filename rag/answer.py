@@ -205,6 +205,13 @@ class Answerer:
             result.warnings.append(f"could not condense the follow-up: {exc}")
         result.timings["condense"] = time.perf_counter() - t0
         found = self._search(result.query, collection, k)
+        if result.query != result.question and found.confidence < self.reranker.threshold:
+            # The follow-up was joined to an earlier question, perhaps on another topic ("how
+            # often should I descale it?" after a question about kiwis): as asked, it may
+            # find its answer alone.
+            alone = self._search(result.question, collection, k)
+            if alone.confidence >= self.reranker.threshold:
+                result.query, found = result.question, alone
         result.sources = found.passages
         result.warnings += found.warnings
         result.timings |= found.timings

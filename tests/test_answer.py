@@ -178,6 +178,20 @@ def test_follow_up_is_condensed_with_the_stub_llm(filled: Docent) -> None:
     assert len(stub.requests) == 2 and stub.requests[1]["messages"][1]["role"] == "user"
 
 
+def test_offline_follow_up_on_another_topic_is_answered_as_asked(filled: Docent) -> None:
+    # Offline, a follow-up is searched joined to the previous question; when that finds
+    # nothing (the topic changed), the question as asked gets its own search.
+    bees = [("user", "How do honey bees tell direction?"), ("assistant", "A dance [1].")]
+    stream = filled.ask("And how long is the largest glacier in the Alps?", history=bees, k=3)
+    text = "".join(stream)
+    assert stream.result.mode == "extractive" and "twenty kilometres" in text
+    assert stream.result.query == "And how long is the largest glacier in the Alps?"
+    stream = filled.ask("and where do they perform it?", history=bees, k=3)
+    "".join(stream)  # a real follow-up keeps the earlier question in its search
+    assert stream.result.query.startswith("How do honey bees tell direction?")
+    assert stream.result.sources[0].page == 2
+
+
 def test_stream_survives_taking_the_first_delta_apart(filled: Docent) -> None:
     # The app takes the first delta under a spinner, then streams the rest.
     with LLMStub([Reply("Honey bees dance to show direction [1].")]) as stub:
