@@ -99,7 +99,8 @@ def _code_block(sentence: str) -> str:
 def pick_sentences(
     query: str, query_vector: np.ndarray, sources: list[Passage], weights: Weights = WEIGHTS
 ) -> list[tuple[int, str]]:
-    """``(source number, sentence)`` pairs, in source order then text order."""
+    """``(source number, sentence)`` pairs: the best sentence's source first, then the
+    others in the order they were chosen; each source's sentences in text order."""
     sentences = _scored(query, query_vector, sources, weights)
     if not sentences:
         return [(n, clean(p.text)[:MAX_CHARS]) for n, p in enumerate(sources[:1], start=1)]
@@ -117,9 +118,14 @@ def pick_sentences(
         pick = max(open_, key=lambda s: _marginal(s, chosen, weights.novelty))
         chosen.append(pick)
         pool.remove(pick)
+    # Each source's sentences stay together in text order, and the sources come in the order
+    # their first sentence was chosen: the best sentence leads, wherever its source ranked.
+    first: dict[int, int] = {}
+    for i, c in enumerate(chosen):
+        first.setdefault(c.number, i)
     seen: set[str] = set()
     out = []
-    for s in sorted(chosen, key=lambda s: (s.number, s.start)):
+    for s in sorted(chosen, key=lambda s: (first[s.number], s.start)):
         if s.text.lower() not in seen:  # overlapping chunks repeat sentences
             seen.add(s.text.lower())
             out.append((s.number, s.text))

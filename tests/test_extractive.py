@@ -49,6 +49,17 @@ def test_quoted_sentences_say_different_things(embedder: Embedder) -> None:
     assert SENTENCES[7] not in varied
 
 
+def test_the_best_sentence_leads_even_from_a_lower_ranked_source(embedder: Embedder) -> None:
+    # Sources come in retrieval order; the answer is in the second, and a sentence of the
+    # first is quoted too. The answer comes first, with its own citation number.
+    question = "How long are the backup copies kept?"
+    first = _passage(embedder, [SENTENCES[0], SENTENCES[7]])
+    second = _passage(embedder, [SENTENCES[6], "The car park closes at ten in the evening."])
+    query = embedder.encode([question])[0]
+    picked = pick_sentences(question, query, [first, second], WEIGHTS)
+    assert picked == [(2, SENTENCES[6]), (1, SENTENCES[0])]
+
+
 SERVER_GUIDE = """# Running the report server
 
 The report server needs Python 3.11 or newer and a free port.
