@@ -94,14 +94,22 @@ def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
     assert "waggle dance" in text and "[1]" in text
     assert any("[1] facts.pdf, p. 2, Bees" in label for label in _labels(at))
     assert "mode extractive" in _captions(at) and "reranker learned" in _captions(at)
+    # no cross-encoder and no LLM here: only the rerankers that can run are offered
+    offered = at.sidebar.selectbox(key="reranker").options
+    assert offered == ["auto", "learned", "maxsim", "none"]
 
     _ask(at, "Which football club won the 1974 cup final?")
     assert "don't cover this" in at.chat_message[-1].markdown[0].value
     assert "did not guess" in _captions(at)
 
     next(b for b in at.sidebar.button if b.help == "Delete facts\\.pdf").click()
+    at.run()  # asks first
+    assert "1 document" in "\n".join(h.value for h in at.sidebar.subheader)
+    assert "Delete **facts\\.pdf** from this collection?" in at.sidebar.warning[0].value
+    next(b for b in at.sidebar.button if b.label == "Delete").click()
     at.run()
     assert "0 documents" in "\n".join(h.value for h in at.sidebar.subheader)
+    assert at.sidebar.success[0].value == "Deleted facts\\.pdf\\."
 
 
 def test_hostile_names_and_text_are_inert(app_env: Path) -> None:
@@ -133,6 +141,28 @@ def test_sessions_keep_their_own_chat(app_env: Path) -> None:
     assert "Aletsch" in second.chat_message[-1].markdown[0].value
     assert "honey bees" in first.chat_message[0].markdown[0].value
     assert "glacier" in second.chat_message[0].markdown[0].value
+
+
+def test_a_new_chat_is_listed_at_once_and_its_address_reopens_it(app_env: Path) -> None:
+    at = _app()
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    _ask(at, "How do honey bees tell direction?")
+    listed = [b.label for b in at.sidebar.button if (b.key or "").startswith("chat-")]
+    assert len(listed) == 1 and "How do honey bees tell direction?" in listed[0]
+    chat_id = at.query_params["chat"]
+    assert chat_id and isinstance(chat_id, str)
+    reloaded = AppTest.from_file(APP, default_timeout=300)
+    reloaded.query_params["chat"] = chat_id  # a reload, or the address bookmarked
+    reloaded.run()
+    assert [m.name for m in reloaded.chat_message] == ["user", "assistant"]
+    assert "waggle" in reloaded.chat_message[-1].markdown[0].value
+    stranger = AppTest.from_file(APP, default_timeout=300)
+    stranger.query_params["chat"] = "no-such-chat"
+    stranger.run()
+    assert not stranger.chat_message and "chat" not in stranger.query_params
+    next(b for b in at.sidebar.button if b.key == "new-chat").click()
+    at.run()
+    assert not at.chat_message and "chat" not in at.query_params
 
 
 def test_upload_limit_follows_settings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -187,6 +217,7 @@ def test_the_servers_key_never_goes_to_a_sessions_own_endpoint(
         # Back on the server's endpoint, only the models it offers can be picked
         at.sidebar.toggle(key="use_own_endpoint").set_value(False).run()
         assert at.sidebar.selectbox(key="llm_model").options == ["gpt-4o-mini"]
+        assert "llm" in at.sidebar.selectbox(key="reranker").options  # an LLM can grade
         _ask(at, "How do honey bees tell direction?")
         assert operator.headers[0]["authorization"] == "Bearer sk-operator-secret"
         assert operator.requests[0]["model"] == "gpt-4o-mini"

@@ -1,7 +1,7 @@
 """An answer on the page: its badge, its sources (expandable, with every score) and small print.
 
 Answers are drawn from their saved JSON form, so a fresh answer and one from a reopened chat
-look the same; a source no longer in the collection is marked as an older version.
+look the same; a source no longer in the collection is marked as replaced or deleted.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from rag.transcript import source_label
 
 MODE_BADGES = {
     "llm": ("🧠", "Answer written by the LLM from the sources below."),
-    "extractive": ("📎", "No LLM is configured: these sentences are quoted from your documents."),
+    "extractive": ("📎", "Quoted, not written: open a source below to read it in context."),
     "not-found": ("🚫", "Your documents don't seem to cover this, so Docent did not guess."),
     "error": ("⚠️", "The LLM endpoint failed; the chat still works."),
 }
@@ -32,7 +32,7 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
 
     Args:
         answer: the answer's JSON form (``AnswerResult.to_dict()``).
-        gone: chunk ids no longer in the collection: those sources are an older version.
+        gone: chunk ids no longer in the collection: those sources are marked so.
     """
     icon, why = MODE_BADGES[answer["mode"]]
     st.caption(f"{icon} {why}")
@@ -40,7 +40,7 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
     for source in answer["sources"]:
         n = source["number"]
         mark = "📌 " if n in cited else ""
-        old = " (older version)" if gone and source["chunk_id"] in gone else ""
+        old = " (since replaced or deleted)" if gone and source["chunk_id"] in gone else ""
         with st.expander(f"{mark}[{n}] {plain(source_label(source))}{old}"):
             if old:
                 st.caption(
@@ -67,11 +67,10 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
 def small_print(answer: dict[str, Any]) -> str:
     """Mode, model, reranker, tokens, cost, time to first token, warnings."""
     t = answer.get("tokens") or {}
-    parts = [
-        f"mode {answer['mode']}",
-        f"model {plain(answer.get('model') or '—')}",
-        f"reranker {plain(answer.get('reranker') or '—')}",
-    ]
+    parts = [f"mode {answer['mode']}"]
+    if answer.get("model"):  # extractive and refused answers have none
+        parts.append(f"model {plain(answer['model'])}")
+    parts.append(f"reranker {plain(answer.get('reranker') or '—')}")
     if t:
         parts.append(
             f"tokens {t.get('sources', 0)} sources / {t.get('history', 0)} history / "

@@ -12,7 +12,7 @@ from rag.config import Settings, get_settings
 from rag.render import plain, safe_markdown
 from rag.system import Docent
 from ui.answer_view import answer_text, show_answer
-from ui.state import state
+from ui.state import show_chat_in_address, state
 
 
 def chat(app: Docent, user: User, active: Settings | None) -> None:
@@ -83,9 +83,13 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         show_answer(answer)
     replied = {"role": "assistant", "content": answer["answer"], "answer": answer}
     s.messages.append(replied)
-    if s.chat_id is None:
+    created = s.chat_id is None
+    if created:
         s.chat_id = app.chats.create(user, s.collection, question).id
     app.chats.add(user, s.chat_id, [asked, replied])
+    if created:  # the sidebar was drawn before the chat existed: draw it again, listing it
+        show_chat_in_address(s.chat_id)
+        st.rerun()
 
 
 def _chain(first: str, rest: Any) -> Iterator[str]:

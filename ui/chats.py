@@ -7,10 +7,11 @@ from datetime import datetime
 import streamlit as st
 
 from rag.access import AccessDenied, User
+from rag.chats import Chat
 from rag.render import plain
 from rag.system import Docent
 from rag.transcript import chat_markdown
-from ui.state import new_chat, state
+from ui.state import new_chat, show_chat_in_address, state
 
 SHOWN = 30  # chats listed at once (search finds the rest)
 
@@ -39,14 +40,31 @@ def chats_panel(app: Docent, user: User) -> None:
 
 def open_chat(app: Docent, user: User, chat_id: str) -> None:
     """Put a saved chat on screen, in its own collection; follow-ups continue it."""
+    _show(app, user, app.chats.get(user, chat_id))
+    st.rerun()
+
+
+def restore_chat(app: Docent, user: User) -> None:
+    """On a fresh session (a reload, a bookmark), reopen the chat the address names, if it
+    is this user's; an address naming another's chat, or a deleted one, is cleared."""
     s = state()
-    chat = app.chats.get(user, chat_id)
+    wanted = st.query_params.get("chat")
+    if not wanted or s.chat_id is not None or s.messages:
+        return
+    try:
+        _show(app, user, app.chats.get(user, wanted))
+    except AccessDenied:
+        show_chat_in_address(None)
+
+
+def _show(app: Docent, user: User, chat: Chat) -> None:
+    s = state()
     s.chat_id, s.messages, s.collection = (
         chat.id,
         app.chats.messages(user, chat.id),
         chat.collection,
     )
-    st.rerun()
+    show_chat_in_address(chat.id)
 
 
 def current_chat(app: Docent, user: User) -> None:

@@ -201,7 +201,7 @@ def show_results(job: IngestJob) -> None:
 
 def result_line(r: FileResult) -> str:
     """One file's outcome."""
-    detail = f" — {plain(r.reason)}" if r.reason else f" — {r.chunks} chunks"
+    detail = f" — {plain(r.reason)}" if r.reason else f" — {_count(r.chunks, 'chunk')}"
     return f"{ICONS.get(r.status, '•')} **{r.status}**: {plain(r.name)}{detail}"
 
 
@@ -212,21 +212,50 @@ def documents(collection: Collection) -> None:
 
 
 def document_list(docs: list[DocumentRecord], deletable: Collection | None = None) -> None:
-    """Documents, with delete buttons when ``deletable`` is the (writable) collection."""
+    """Documents, with delete buttons when ``deletable`` is the (writable) collection; a
+    delete asks first, under the document it would remove."""
+    note = state().pop("library_note", None)
+    if note:
+        st.success(plain(note))
     st.subheader(f"{len(docs)} document{'s' * (len(docs) != 1)}")
     for d in docs:
         cols = st.columns([5, 1])
         added = datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")
-        pages = f"{d.pages} pages · " if d.pages else ""
-        cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{d.chunks} chunks · {added}")
-        if deletable is not None and cols[1].button(
-            "🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}"
-        ):
-            try:
-                deletable.delete_document(d.doc_id)
-                st.rerun()
-            except (StoreBusyError, AccessDenied) as exc:
-                st.error(plain(str(exc)))
+        pages = f"{_count(d.pages, 'page')} · " if d.pages else ""
+        cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{_count(d.chunks, 'chunk')} · {added}")
+        if deletable is None:
+            continue
+        if cols[1].button("🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}"):
+            state()["confirm_delete"] = d.doc_id
+        if state().get("confirm_delete") == d.doc_id:
+            confirm_delete(deletable, d)
+
+
+def confirm_delete(collection: Collection, d: DocumentRecord) -> None:
+    """Delete one document once the user confirms it (a single click could hit the wrong
+    row: the list shifts as documents go)."""
+    s = state()
+    st.warning(
+        f"Delete **{plain(d.name)}** from this collection? Its passages will no longer be "
+        "found; answers that quoted it keep their quotes."
+    )
+    yes, no = st.columns(2)
+    if yes.button("Delete", key=f"del-yes-{d.doc_id}", type="primary"):
+        s.pop("confirm_delete", None)
+        try:
+            collection.delete_document(d.doc_id)
+        except (StoreBusyError, AccessDenied) as exc:
+            st.error(plain(str(exc)))
+            return
+        s["library_note"] = f"Deleted {d.name}."
+        st.rerun()
+    if no.button("Cancel", key=f"del-no-{d.doc_id}"):
+        s.pop("confirm_delete", None)
+        st.rerun()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def cost_panel(app: Docent, collection: Collection) -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 
 from ui.boot import Boot
 from ui.chat import chat
-from ui.chats import chats_panel
+from ui.chats import chats_panel, restore_chat
 from ui.evaluate import evaluate_button
 from ui.library import library_panel, start_collection
 from ui.loading import adopt_queued, loading_page
@@ -30,6 +30,7 @@ def page(started: Boot, wait_s: float | None = None) -> None:
     adopt_queued(started)
     s = state()
     user = current_user(app)
+    restore_chat(app, user)
     if s.collection is None:
         s.collection = start_collection(app.settings, app.library.store, user)
     with st.sidebar:

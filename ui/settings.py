@@ -26,6 +26,15 @@ def active_settings() -> Settings:
     return session_settings(get_settings(), s.collection, choices)
 
 
+def rerankers(base: Settings) -> list[str]:
+    """The reranker choices that can run here: a cross-encoder only when one is configured,
+    the LLM grader only with an LLM (the server's, or the session's own endpoint)."""
+    s = state()
+    own = bool(s.get("use_own_endpoint") and s.get("own_base_url"))
+    runs = {"cross-encoder": bool(base.cross_encoder), "llm": base.llm_configured or own}
+    return [r for r in RERANKERS if runs.get(r, True)]
+
+
 def settings_panel() -> Settings | None:
     """The settings expander; the settings that apply (None: a choice the server refuses)."""
     base = get_settings()
@@ -53,12 +62,19 @@ def settings_panel() -> Settings | None:
             )
         st.slider("Passages per answer (top-k)", 1, 15, base.top_k, key="top_k")
         st.toggle("Hybrid search (BM25 + dense)", value=base.hybrid, key="hybrid")
+        offered = rerankers(base)
+        if state().get("reranker") not in (None, *offered):  # e.g. the own endpoint went
+            del state()["reranker"]
         st.selectbox(
             "Reranker",
-            RERANKERS,
-            index=RERANKERS.index(base.reranker),
+            offered,
+            index=offered.index(base.reranker) if base.reranker in offered else 0,
             key="reranker",
-            help="llm: the configured LLM grades the top passages (one extra call per question)",
+            help="auto: a configured cross-encoder, else the learned second pass.  \n"
+            "learned: Docent's offline model over similarity and term features.  \n"
+            "maxsim: passages re-scored by their best sentence.  \n"
+            "llm: the LLM grades the top passages (one extra call per question).  \n"
+            "none: the fused BM25 + dense order.",
         )
     try:
         active = active_settings()  # what questions will use: the caption can't disagree

@@ -16,7 +16,7 @@ from rag.access import User
 from rag.accounts import Accounts, SignInError
 from rag.config import Settings
 from rag.render import plain
-from ui.state import state
+from ui.state import show_chat_in_address, state
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 COOKIE = "docent_session"  # the browser keeps the session token, so a reload stays signed in
@@ -121,6 +121,7 @@ def account_box(app: HasAccounts, user: User) -> None:
             app.accounts.sign_out(s.token)  # the token is dead, in any browser that kept it
         s.clear()
         s.forget_cookie = True
+        show_chat_in_address(None)  # the next person to sign in here starts afresh
         if _sso_providers() is not None and st.user.get("is_logged_in", False):
             st.logout()
         st.rerun()

@@ -24,3 +24,13 @@ def new_chat() -> None:
     """Leave the chat on screen (it stays saved); the next question starts another."""
     s = state()
     s.chat_id, s.messages = None, []
+    show_chat_in_address(None)
+
+
+def show_chat_in_address(chat_id: str | None) -> None:
+    """Name the chat on screen in the page's address (``?chat=ID``), so a reload or a
+    bookmark reopens it (:func:`ui.chats.restore_chat`); ``None`` removes it."""
+    if chat_id is not None:
+        st.query_params["chat"] = chat_id
+    elif "chat" in st.query_params:
+        del st.query_params["chat"]
