@@ -63,6 +63,29 @@ def recall_at(ranked: list[str], gold: dict[str, int], k: int = 100) -> float:
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
+def missing_documents(questions: list[Question], collection: Collection, beir: bool) -> list[str]:
+    """The documents the questions' judgements name that the collection does not hold (a
+    question about them can only miss): file names, or BEIR document ids."""
+    held = {PurePath(d.name).stem if beir else d.name for d in collection.documents()}
+    named = {unit if beir else _document_of(unit) for q in questions for unit in q.gold}
+    return sorted(named - held)
+
+
+def missing_note(missing: list[str], collection: str) -> str:
+    """What to tell the user about :func:`missing_documents`."""
+    names = ", ".join(missing[:5]) + (f" and {len(missing) - 5:,} more" if len(missing) > 5 else "")
+    return (
+        f"The questions name {len(missing):,} document(s) that collection {collection!r} does "
+        f"not hold ({names}); questions about them count as misses"
+    )
+
+
+def _document_of(unit: str) -> str:
+    """The file of a ``file#page`` unit (:func:`rag.questions.unit_key`)."""
+    name, _, page = unit.rpartition("#")
+    return name if name and page.isdigit() else unit
+
+
 def normalise(text: str) -> str:
     """Lower case, one space, straight quotes, no Markdown escapes (for span checks)."""
     text = text.replace("‘", "'").replace("’", "'").replace("“", '"').replace("”", '"')

@@ -214,6 +214,11 @@ def test_eval_reports_the_figures_of_a_question_file(data_dir: Path, tmp_path: P
         "--json",
     )
     assert json.loads(beir.stdout)["ndcg_10"] == 1.0, beir.stderr
+    assert "warning" not in run.stderr + beir.stderr  # every named document is there
+    elsewhere = write_qa(tmp_path / "other.jsonl", [{**BEES_QA, "doc": "bees.pdf"}])
+    warned = _rag("eval", "--questions", elsewhere, "--collection", "cli", "--data-dir", data_dir)
+    assert warned.returncode == 0 and "| hit@1 | 0.000 |" in warned.stdout
+    assert "1 document(s) that collection 'cli' does not hold (bees.pdf)" in warned.stderr
     missing = _rag("eval", "--questions", tmp_path / "nope.jsonl", "--data-dir", data_dir)
     assert missing.returncode == 2 and "nope.jsonl" in missing.stderr
     bad = tmp_path / "bad.jsonl"

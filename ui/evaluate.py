@@ -14,7 +14,7 @@ import streamlit as st
 from rag.access import User
 from rag.config import Settings
 from rag.errors import USER_ERRORS
-from rag.evaluate import EvalReport, evaluate
+from rag.evaluate import EvalReport, evaluate, missing_documents, missing_note
 from rag.llm import LLMError
 from rag.questions import questions_from_files
 from rag.render import plain
@@ -84,6 +84,9 @@ def _run(
                 "time; `python -m rag eval` takes any number"
             )
         target = app.collection(collection, user)
+        missing = missing_documents(questions, target, beir)
+        if missing:
+            st.warning(plain(missing_note(missing, collection)))
         bar.progress(0.0, text=f"0 of {len(questions)} questions")
 
         def step(done: int, total: int) -> None:
