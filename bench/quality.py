@@ -2,6 +2,8 @@
 
     python -m bench.quality --scifact DIR [--split tune|report] [--variants a,b] [--sets a,b]
 
+``--split report`` adds the check set (bench/sets.py), which has no tuning split.
+
 Each set is indexed once per chunking configuration under bench/out/quality/ (reused by later
 runs), then every variant is measured through ``rag.evaluate`` (the code behind
 ``python -m rag eval``), and the plain baseline (bench/baseline.py) in the same run. Prints a
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.baseline import Baseline, Mode
-from bench.sets import DevSet, all_sets
+from bench.sets import DevSet, all_sets, check_sets
 from ingest.pipeline import ingest_sources
 from rag.config import Settings
 from rag.evaluate import (
@@ -79,7 +81,13 @@ def docent_for(dev: DevSet, variant: Variant | None = None) -> Docent:
         bar = tqdm(total=len(sources), desc=f"indexing {dev.name} ({index_key(variant)})")
         for start in range(0, len(sources), BATCH):
             part = sources[start : start + BATCH]
-            ingest_sources(part, collection, docent.embedder, settings)
+            failed = [
+                f"{r.name}: {r.reason}"
+                for r in ingest_sources(part, collection, docent.embedder, settings)
+                if r.status == "failed"
+            ]
+            if failed:  # a benchmark over a partial collection would measure the wrong thing
+                raise SystemExit(f"indexing {dev.name} failed: " + "; ".join(failed))
             bar.update(len(part))
         bar.close()
     collection.lexical()
@@ -143,7 +151,8 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N questions of each set")
     args = parser.parse_args()
     names = args.variants.split(",") if args.variants else list(VARIANTS)
-    sets = [s for s in all_sets(args.scifact) if not args.sets or s.name in args.sets.split(",")]
+    known = all_sets(args.scifact) + (check_sets() if args.split == "report" else [])
+    sets = [s for s in known if not args.sets or s.name in args.sets.split(",")]
     print(
         f"split: {args.split}; machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}\n"

@@ -8,6 +8,10 @@
   ``pg-tune.jsonl`` (72), report on ``pg-report.jsonl`` (72).
 
 Settings are chosen on tuning splits only; report splits are for reporting.
+
+One **check set** stands in for the collections nobody tuned on: gnuplot, questions over the
+gnuplot manual (PDF), written before any run over it. It has a report split only, so no
+tuning, training or leave-one-out code ever sees it (:func:`check_sets`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
 REPO = HERE.parent
 PG_HTML = Path("/usr/share/doc/postgresql-doc-15/html")  # Debian's postgresql-doc-15
+GNUPLOT_PDF = Path("/usr/share/doc/gnuplot/gnuplot.pdf")  # Debian's gnuplot-doc
 
 
 @dataclass
@@ -89,8 +94,31 @@ def pg() -> DevSet:
     )
 
 
+def gnuplot() -> DevSet:
+    """The check set: the gnuplot 5.4 manual (``apt-get install gnuplot-doc``); asking for
+    its tuning split is an error, because it has none."""
+
+    def sources() -> Iterator[Source]:
+        if not GNUPLOT_PDF.is_file():
+            raise SystemExit(f"{GNUPLOT_PDF} is missing: apt-get install gnuplot-doc")
+        yield Source.from_path(GNUPLOT_PDF)
+
+    def no_tuning() -> list[Question]:
+        raise SystemExit("gnuplot is a check set: it has no tuning split (use --split report)")
+
+    return DevSet(
+        "gnuplot", False, sources, no_tuning, lambda: read_qa(DATA / "gnuplot-check.jsonl")
+    )
+
+
+def check_sets() -> list[DevSet]:
+    """The sets nothing is tuned on (report split only)."""
+    return [gnuplot()]
+
+
 def all_sets(scifact_dir: Path | None) -> list[DevSet]:
-    """Every set whose data is here (SciFact only with its folder)."""
+    """Every development set whose data is here (SciFact only with its folder); the check
+    sets are not among them."""
     sets = [rman(), pg()]
     if scifact_dir is not None:
         sets.insert(0, scifact(scifact_dir))

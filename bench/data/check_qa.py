@@ -19,9 +19,9 @@ pages inside the document, HTML documents listed in pg-files.txt), flags questio
 appear in more than one split, and, for negation.jsonl, checks docs and page ranges.
 Matching is case-sensitive.  Failures are printed; the exit status is 1 if any.
 
-Needs only pypdfium2 and beautifulsoup4.  Documents are looked up in
---pdf-dir (default ../shared/data/pdfs next to the repository, i.e. /work/shared/data/pdfs)
-and --html-dir (default /usr/share/doc/postgresql-doc-15/html).
+Needs only pypdfium2 and beautifulsoup4.  PDFs are looked up in
+--pdf-dir if given, else in this folder, in tests/data and in /usr/share/doc/gnuplot (Debian's
+gnuplot-doc); HTML in --html-dir (default /usr/share/doc/postgresql-doc-15/html).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from functools import cache
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PDF_DIRS = [HERE, HERE.parent.parent / "tests" / "data"]  # R-exts here; R-intro, R-admin there
+# R-exts here; R-intro, R-admin there; the gnuplot manual where Debian's gnuplot-doc puts it
+PDF_DIRS = [HERE, HERE.parent.parent / "tests" / "data", Path("/usr/share/doc/gnuplot")]
 DEFAULT_HTML_DIR = Path("/usr/share/doc/postgresql-doc-15/html")
 QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'})
 SOFT_BREAK = re.compile("\ufffe\\s*")  # PDFium's marker for a word hyphenated at a line end
