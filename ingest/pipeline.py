@@ -207,7 +207,11 @@ def _embed_by_length(
     for start in range(0, len(texts), EMBED_STEP):
         step(start)
         batch = order[start : start + EMBED_STEP]
-        v, s = embedder.encode_with_sentences([texts[i] for i in batch], [spans[i] for i in batch])
+        v, s = embedder.encode_with_sentences(
+            [texts[i] for i in batch],
+            [spans[i] for i in batch],
+            progress=lambda done, start=start: step(start + done),  # per model batch
+        )
         vectors[batch] = v
         for i, rows in zip(batch, s, strict=True):
             sentences[i] = rows

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -154,12 +155,17 @@ class Embedder:
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_with_sentences(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
+        self,
+        texts: list[str],
+        spans: list[list[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         """Passage vectors plus, from the same forward pass, one vector per sentence span.
 
         A sentence vector is the mean of the passage's contextual token embeddings inside the
         span ("late chunking"): it costs no extra model call, unlike encoding each sentence.
+        ``progress`` is told how many texts are done after each batch (OpenVINO; torch runs
+        the whole call at once).
 
         Returns:
             ``(passage_vectors, sentence_vectors)``: unit-length float32 rows; one float16
@@ -168,7 +174,9 @@ class Embedder:
         if not texts:
             return self.encode([]), []
         if self._openvino is not None:
-            vectors, tokens, offsets = self._run_openvino(texts, self.batch_size, offsets=True)
+            vectors, tokens, offsets = self._run_openvino(
+                texts, self.batch_size, offsets=True, progress=progress
+            )
             pairs = zip(tokens, offsets, spans, strict=True)
             sentences = [_pool_spans(t, o[: len(t)], s) for t, o, s in pairs]
             return vectors, sentences
@@ -193,7 +201,11 @@ class Embedder:
         return np.asarray(passages, dtype=np.float32), sentences
 
     def _run_openvino(
-        self, texts: list[str], batch_size: int, offsets: bool = False
+        self,
+        texts: list[str],
+        batch_size: int,
+        offsets: bool = False,
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray], list[list[tuple[int, int]]]]:
         """Mean-pooled unit vectors, each text's token embeddings, and (if asked) its offsets.
 
@@ -226,6 +238,8 @@ class Embedder:
                 tokens[i] = hidden[row, : len(ids[i])]
                 v = tokens[i].mean(axis=0)
                 vectors[i] = v / max(float(np.linalg.norm(v)), 1e-12)
+            if progress is not None:
+                progress(start + len(batch))
         return vectors, tokens, list(encoded["offset_mapping"]) if offsets else []
 
     def count_tokens(self, text: str) -> int:

@@ -8,6 +8,8 @@ is embedded on its own, batched with the others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from rag.embeddings import Embedder, EmbeddingModelError, Fingerprint
@@ -95,10 +97,16 @@ class RemoteEmbedder(Embedder):
         return np.vstack([self._request(safe[i : i + size]) for i in range(0, len(safe), size)])
 
     def encode_with_sentences(
-        self, texts: list[str], spans: list[list[tuple[int, int]]]
+        self,
+        texts: list[str],
+        spans: list[list[tuple[int, int]]],
+        progress: Callable[[int], None] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Passage vectors, and one vector per sentence span from extra (batched) calls."""
+        """Passage vectors, and one vector per sentence span from extra (batched) calls;
+        ``progress`` hears of the texts once their passage vectors are in."""
         passages = self.encode(texts)
+        if progress is not None:
+            progress(len(texts))
         sentences = [
             text[s:e] for text, text_spans in zip(texts, spans, strict=True) for s, e in text_spans
         ]

@@ -168,6 +168,22 @@ def test_dense_text_is_split_to_the_model_limit(embedder: Embedder) -> None:
     assert set(text.split()) <= covered  # nothing was cut off
 
 
+def test_embedding_progress_moves_within_one_model_call(docent: Docent) -> None:
+    # A file's chunks go to the model in one call; the bar used to sit at 0 until it ended.
+    text = "".join(f"# Part {i}\nPart {i} is about topic number {i}.\n\n" for i in range(80))
+    seen: list[tuple[int, int]] = []
+    results = ingest_sources(
+        [Source.from_bytes("parts.md", text.encode())],
+        docent.collection(),
+        docent.embedder,
+        docent.settings,
+        progress=lambda p: seen.append((p.done, p.of)) if p.stage == "embedding" else None,
+    )
+    assert results[0].status == "indexed" and results[0].chunks == 80
+    assert len(seen) >= 3 and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert seen[0] == (0, 80) and seen[-1] == (80, 80)
+
+
 def test_ingest_every_format_then_search(docent: Docent) -> None:
     sources = [
         Source.from_bytes("facts.pdf", make_pdf(FACTS)),
