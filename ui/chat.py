@@ -35,6 +35,8 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
         return
     if not has_docs and not s.messages:
         first_run(active or get_settings())
+    elif not s.messages:  # an empty page says what to do next
+        st.caption("Ask a question below: the answer quotes and cites the passages it used.")
     question = st.chat_input(
         "Ask a question about your documents" if has_docs else "Upload documents first",
         disabled=not has_docs or active is None,

@@ -115,11 +115,11 @@ def show_report(collection: str, report: EvalReport) -> None:
     rows = [
         {
             "question": d["question"],
-            "hit@1": d.get("hit_1"),
-            "MRR@10": d.get("mrr_10"),
+            "hit@1": _cell(d.get("hit_1")),
+            "MRR@10": _cell(d.get("mrr_10")),
             "first found": (d.get("top") or [""])[0],
-            "answer": d.get("mode"),
-            "span in answer": d.get("span"),
+            "answer": d.get("mode") or "–",
+            "span in answer": _cell(d.get("span")),
         }
         for d in report.details
     ]
@@ -131,3 +131,13 @@ def show_report(collection: str, report: EvalReport) -> None:
         mime="application/json",
         on_click="ignore",
     )
+
+
+def _cell(value: float | bool | None) -> str:
+    """A figure as the table shows it: "–" where it does not apply (an unanswerable
+    question has no hit@1; a run that did not ask has no span)."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:.3f}"
