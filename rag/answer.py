@@ -205,12 +205,13 @@ class Answerer:
             result.warnings.append(f"could not condense the follow-up: {exc}")
         result.timings["condense"] = time.perf_counter() - t0
         found = self._search(result.query, collection, k)
-        if result.query != result.question and found.confidence < self.reranker.threshold:
-            # The follow-up was joined to an earlier question, perhaps on another topic ("how
-            # often should I descale it?" after a question about kiwis): as asked, it may
-            # find its answer alone.
+        if self.llm is None and result.query != result.question:
+            # Offline, a follow-up is joined to the previous question, which may be on another
+            # topic ("And how often should I descale my teapot?" after one about kiwis): the
+            # reading the documents answer with more confidence is kept, so the answer does
+            # not lead with the old topic.
             alone = self._search(result.question, collection, k)
-            if alone.confidence >= self.reranker.threshold:
+            if alone.confidence > found.confidence:
                 result.query, found = result.question, alone
         result.sources = found.passages
         result.warnings += found.warnings

@@ -186,6 +186,12 @@ def test_offline_follow_up_on_another_topic_is_answered_as_asked(filled: Docent)
     text = "".join(stream)
     assert stream.result.mode == "extractive" and "twenty kilometres" in text
     assert stream.result.query == "And how long is the largest glacier in the Alps?"
+    glacier = [("user", "Which glacier is the largest in the Alps?"), ("assistant", "[1]")]
+    question = "And what pressure should the boiler read?"
+    stream = filled.ask(question, history=glacier, k=3)
+    text = "".join(stream)  # joined, it is answered too, but it leads with the glacier
+    assert stream.result.query == question
+    assert "between one and two bar" in text.split("\n\n")[1]  # the first quote
     stream = filled.ask("and where do they perform it?", history=bees, k=3)
     "".join(stream)  # a real follow-up keeps the earlier question in its search
     assert stream.result.query.startswith("How do honey bees tell direction?")
