@@ -44,6 +44,9 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
             _index(page, PDFS / "R-admin.pdf")
             box = page.get_by_placeholder("Ask a question about your documents")
             expect(box).to_be_enabled(timeout=60_000)
+            page.get_by_text("⚙️ Settings").click()  # opened before the first question ...
+            knob = page.get_by_text("Passages per answer (top-k)")
+            expect(knob).to_be_visible()
             box.fill("Which environment variable sets the directory R uses for temporary files?")
             box.press("Enter")
             answer = page.get_by_test_id("stChatMessage").last
@@ -51,6 +54,10 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
             expect(answer.get_by_text("TMPDIR").first).to_be_visible()
             cited = answer.get_by_text("📌 [1] R-admin.pdf, p. 28")
             expect(cited).to_be_visible()
+            sidebar = page.get_by_test_id("stSidebar")  # the new chat is listed at once
+            expect(sidebar.get_by_text("Which environment variable sets")).to_be_visible()
+            expect(knob).to_be_visible()  # ... and still open now the chat list has grown
+            assert "chat=" in page.url  # a reload would bring this chat back
             screenshot(page, "browser-answer")
         except Exception:
             screenshot(page, "browser-failure")

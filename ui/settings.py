@@ -38,7 +38,8 @@ def rerankers(base: Settings) -> list[str]:
 def settings_panel() -> Settings | None:
     """The settings expander; the settings that apply (None: a choice the server refuses)."""
     base = get_settings()
-    with st.expander("⚙️ Settings"):
+    # keyed, so it stays open when the chat list above it grows (a new chat is listed)
+    with st.expander("⚙️ Settings", key="settings_panel"):
         if base.llm_configured:
             st.selectbox("LLM model", base.allowed_llm_models, key="llm_model")
         if base.user_endpoints_allowed and st.toggle(
