@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rag.access import AccessDenied, User
 from rag.answer import AnswerResult, SearchResult
+from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.errors import USER_ERRORS, report
 from rag.system import Docent
@@ -49,6 +50,27 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides) if overrides else get_settings()
 
 
+def existing_collection(docent: Docent, user: User | None = None) -> Collection:
+    """The configured collection, for ``user``; it must exist: asking or evaluating one that
+    holds nothing is a mistyped name far more often than a question.
+
+    Raises:
+        ValueError: there is no such collection (the message lists those there are).
+        AccessDenied: ``user`` may not read it (to a user who is not an administrator, a
+            collection that does not exist looks the same as another's).
+    """
+    name = docent.settings.collection
+    if name in docent.library.collections():
+        return docent.collection(user=user)
+    if user is not None and not user.admin:
+        raise AccessDenied(f"{user.name} has no access to a collection named {name!r}")
+    known = ", ".join(docent.library.collections()) or "none yet"
+    raise ValueError(
+        f"no collection {name!r} in {docent.settings.data_dir} (collections: {known}); "
+        f"add documents to it with `python -m ingest FILES --collection {name}`"
+    )
+
+
 def acting_user(docent: Docent, name: str | None) -> User:
     """``--user NAME`` (who must exist), or the local administrator."""
     if name is None:
@@ -67,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         docent = Docent(settings_from(args))
         user = acting_user(docent, args.user)
-        answerer, collection = docent.answerer(), docent.collection(user=user)
+        answerer, collection = docent.answerer(), existing_collection(docent, user)
         questions = read_questions(args.questions) if args.questions else [args.question]
         as_json = args.json or args.questions is not None
         for question in questions:

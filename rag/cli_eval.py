@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from rag.cli_answer import settings_from
+from rag.cli_answer import existing_collection, settings_from
 from rag.errors import USER_ERRORS, report
 from rag.evaluate import evaluate, missing_documents, missing_note
 from rag.questions import read_beir, read_qa
@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         beir = args.qrels is not None
         questions = read_beir(args.questions, args.qrels) if beir else read_qa(args.questions)
         docent = Docent(settings_from(args))
-        collection = docent.collection()
+        collection = existing_collection(docent)
         missing = missing_documents(questions, collection, beir)
         if missing:
             print(f"warning: {missing_note(missing, collection.name)}", file=sys.stderr)

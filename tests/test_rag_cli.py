@@ -176,6 +176,12 @@ def test_users_and_acting_as_one(data_dir: Path, tmp_path: Path) -> None:
     assert _rag("users", *d, "remove", "bob").returncode == 0
     assert "bob" not in _rag("users", *d, "list").stdout
     assert _rag(*ask, "--user", "bob").returncode == 2
+    typo = _rag("ask", "bees?", "--collection", "cil", *d)  # a mistyped name, not an answer
+    assert typo.returncode == 2 and "no collection 'cil'" in typo.stderr
+    assert "(collections: cli)" in typo.stderr and "Sources" not in typo.stdout
+    questions = write_qa(tmp_path / "qa.jsonl", [BEES_QA])
+    evaluated = _rag("eval", "--questions", questions, "--collection", "cil", *d)
+    assert evaluated.returncode == 2 and "no collection 'cil'" in evaluated.stderr
 
 
 def test_eval_reports_the_figures_of_a_question_file(data_dir: Path, tmp_path: Path) -> None:
