@@ -11,7 +11,7 @@ from pathlib import Path
 from ingest.beir import beir_sources, read_corpus
 from ingest.files import find_files
 from ingest.pipeline import Progress, Source, ingest_sources
-from ingest.results import FileResult
+from ingest.results import FileResult, counted
 from rag.cli_answer import acting_user
 from rag.collection import Collection
 from rag.config import Settings, get_settings
@@ -63,9 +63,8 @@ def main(argv: list[str] | None = None) -> int:
             from rag.reindex import reindex
 
             n = reindex(docent.library, name, docent.embedder, user)
-            print(
-                f"re-indexed {n} chunks of {name!r} with {docent.embedder.fingerprint.describe()}"
-            )
+            model = docent.embedder.fingerprint.describe()
+            print(f"re-indexed {counted(n, 'chunk')} of {name!r} with {model}")
             return 0
         collection = docent.collection(user=user)
         if args.list:
@@ -106,7 +105,7 @@ def _ingest(
     bar.close()
     for r in results:
         detail = (
-            f"{r.chunks} chunks" + (f", {r.pages} pages" if r.pages else "")
+            counted(r.chunks, "chunk") + (f", {counted(r.pages, 'page')}" if r.pages else "")
             if r.chunks
             else r.reason
         )
@@ -125,7 +124,8 @@ def _list(docs: list[DocumentRecord]) -> int:
         print("no documents")
     for d in docs:
         added = datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")
-        print(f"{d.name}\t{d.pages or '-'} pages\t{d.chunks} chunks\tadded {added}")
+        pages = counted(d.pages, "page") if d.pages else "no pages"
+        print(f"{d.name}\t{pages}\t{counted(d.chunks, 'chunk')}\tadded {added}")
     return 0
 
 

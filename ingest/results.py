@@ -17,3 +17,8 @@ class FileResult:
     chunks: int = 0
     pages: int = 0
     reason: str = ""
+
+
+def counted(n: int, noun: str) -> str:
+    """``n`` and the noun, plural unless one: "1 chunk", "3 pages"."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"

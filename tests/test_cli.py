@@ -84,7 +84,7 @@ def test_switching_model_is_refused_until_reindexed(tmp_path: Path, embedder: ob
     assert "python -m ingest --reindex --collection redo" in refused.stderr
 
     run = _cli("--reindex", "--collection", "redo", "--data-dir", data, env=other)
-    assert run.returncode == 0 and "re-indexed 1 chunks" in run.stdout, run.stderr
+    assert run.returncode == 0 and "re-indexed 1 chunk " in run.stdout, run.stderr
     added = _cli(docs, "--collection", "redo", "--data-dir", data, env=other)
     assert added.returncode == 0 and "indexed  b.md" in added.stdout, added.stderr
     back = _cli(docs, "--collection", "redo", "--data-dir", data)  # the old model is now refused

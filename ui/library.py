@@ -15,7 +15,7 @@ import streamlit as st
 from ingest.jobs import IngestJob, IngestJobs
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import Source
-from ingest.results import FileResult
+from ingest.results import FileResult, counted
 from rag.access import EVERYONE, AccessDenied, User, allowed
 from rag.collection import Collection
 from rag.config import Settings, check_collection_name, get_settings
@@ -201,7 +201,7 @@ def show_results(job: IngestJob) -> None:
 
 def result_line(r: FileResult) -> str:
     """One file's outcome."""
-    detail = f" — {plain(r.reason)}" if r.reason else f" — {_count(r.chunks, 'chunk')}"
+    detail = f" — {plain(r.reason)}" if r.reason else f" — {counted(r.chunks, 'chunk')}"
     return f"{ICONS.get(r.status, '•')} **{r.status}**: {plain(r.name)}{detail}"
 
 
@@ -221,8 +221,8 @@ def document_list(docs: list[DocumentRecord], deletable: Collection | None = Non
     for d in docs:
         cols = st.columns([5, 1])
         added = datetime.fromtimestamp(d.added_at).strftime("%Y-%m-%d %H:%M")
-        pages = f"{_count(d.pages, 'page')} · " if d.pages else ""
-        cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{_count(d.chunks, 'chunk')} · {added}")
+        pages = f"{counted(d.pages, 'page')} · " if d.pages else ""
+        cols[0].markdown(f"**{plain(d.name)}**  \n{pages}{counted(d.chunks, 'chunk')} · {added}")
         if deletable is None:
             continue
         if cols[1].button("🗑", key=f"del-{d.doc_id}", help=f"Delete {plain(d.name)}"):
@@ -252,10 +252,6 @@ def confirm_delete(collection: Collection, d: DocumentRecord) -> None:
     if no.button("Cancel", key=f"del-no-{d.doc_id}"):
         s.pop("confirm_delete", None)
         st.rerun()
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'s' * (n != 1)}"
 
 
 def cost_panel(app: Docent, collection: Collection) -> None:
