@@ -165,6 +165,21 @@ def test_a_new_chat_is_listed_at_once_and_its_address_reopens_it(app_env: Path) 
     assert not at.chat_message and "chat" not in at.query_params
 
 
+def test_a_chat_whose_collection_was_deleted_opens_read_only(app_env: Path) -> None:
+    at = _app()
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    _ask(at, "How do honey bees tell direction?")
+    next(c for c in at.sidebar.checkbox if c.label.startswith("Yes, delete “")).check()
+    at.run()
+    next(b for b in at.sidebar.button if b.label == "Delete collection").click()
+    at.run()
+    next(b for b in at.sidebar.button if (b.key or "").startswith("chat-")).click()
+    at.run()
+    assert not at.exception, at.exception
+    assert "waggle" in at.chat_message[-1].markdown[0].value  # shown as it was
+    assert "has been deleted" in at.info[0].value and at.chat_input[0].disabled
+
+
 def test_upload_limit_follows_settings(app_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DOCENT_MAX_FILE_MB", "7")
     get_settings.cache_clear()

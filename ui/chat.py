@@ -37,9 +37,14 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
         first_run(active or get_settings())
     elif not s.messages:  # an empty page says what to do next
         st.caption("Ask a question below: the answer quotes and cites the passages it used.")
+    if s.gone_collection:
+        st.info(
+            f"This chat's collection “{plain(s.gone_collection)}” has been deleted: the chat "
+            "is shown as it was. Start a ➕ New chat to ask about your other documents."
+        )
     question = st.chat_input(
         "Ask a question about your documents" if has_docs else "Upload documents first",
-        disabled=not has_docs or active is None,
+        disabled=not has_docs or active is None or bool(s.gone_collection),
         max_chars=get_settings().max_question_tokens * 8,  # the token limit is checked in rag
     )
     if question and active is not None:

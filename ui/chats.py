@@ -58,12 +58,16 @@ def restore_chat(app: Docent, user: User) -> None:
 
 
 def _show(app: Docent, user: User, chat: Chat) -> None:
+    """Put ``chat`` on screen; if its collection was deleted since, the chat is shown as it
+    was, read-only, and the current collection stays (reopening it would bring the deleted
+    one back as an empty "phantom")."""
     s = state()
-    s.chat_id, s.messages, s.collection = (
-        chat.id,
-        app.chats.messages(user, chat.id),
-        chat.collection,
-    )
+    s.chat_id, s.messages = chat.id, app.chats.messages(user, chat.id)
+    s.gone_collection = None
+    if chat.collection in app.library.collections():
+        s.collection = chat.collection
+    else:
+        s.gone_collection = chat.collection
     show_chat_in_address(chat.id)
 
 

@@ -13,6 +13,7 @@ def state() -> Any:
     s.setdefault("collection", None)  # set once we know who is here (see start_collection)
     s.setdefault("chat_id", None)  # the saved chat on screen; None: a new one on first question
     s.setdefault("messages", [])  # {"role", "content", "answer"}: the chat on screen
+    s.setdefault("gone_collection", None)  # the chat on screen's collection, deleted since
     s.setdefault("token", None)  # a signed-in session (accounts)
     s.setdefault("job_id", None)  # this session's latest indexing job
     s.setdefault("queued_id", None)  # files it sent while the model loaded (ui.boot)
@@ -23,7 +24,7 @@ def state() -> Any:
 def new_chat() -> None:
     """Leave the chat on screen (it stays saved); the next question starts another."""
     s = state()
-    s.chat_id, s.messages = None, []
+    s.chat_id, s.messages, s.gone_collection = None, [], None
     show_chat_in_address(None)
 
 
