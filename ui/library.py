@@ -93,8 +93,10 @@ def collection_picker(app: Docent, user: User) -> Collection | None:
 def sharing(app: Docent, user: User, collection: Collection) -> None:
     """Owner or admin: who else may read or write, and deleting the collection."""
     owner, grants = app.library.access(collection.name, user)
-    with st.expander("Sharing and deletion"):
-        st.caption(f"Owner: {plain(owner or 'none (made before accounts)')}")
+    accounts = app.settings.auth == "accounts"
+    with st.expander("Sharing and deletion" if accounts else "Delete collection"):
+        if accounts:
+            st.caption(f"Owner: {plain(owner or 'none (made before accounts)')}")
         for grantee, role in sorted(grants.items()):
             cols = st.columns([4, 1])
             who = "everyone" if grantee == EVERYONE else plain(grantee)
@@ -102,7 +104,7 @@ def sharing(app: Docent, user: User, collection: Collection) -> None:
             if cols[1].button("✖", key=f"unshare-{grantee}", help=f"Stop sharing with {who}"):
                 app.library.share(collection.name, user, grantee, None)
                 st.rerun()
-        if app.settings.auth == "accounts":
+        if accounts:
             everyone = st.checkbox("Everyone who signs in", key="share_everyone")
             name = "" if everyone else st.text_input("User name", key="share_with")
             role = st.radio("as", ["reader", "writer"], horizontal=True, key="share_role")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.render import plain
 from ui.boot import Boot
 from ui.chat import chat
 from ui.chats import chats_panel, restore_chat
@@ -40,5 +41,8 @@ def page(started: Boot, wait_s: float | None = None) -> None:
         active = settings_panel()
         evaluate_button(app, user, s.collection, active)
     st.title("Docent")
-    st.caption("Answers grounded in your documents, with citations you can open.")
+    st.caption(
+        "Answers grounded in your documents, with citations you can open. "
+        f"Collection: **{plain(s.collection)}**"
+    )
     chat(app, user, active)
