@@ -204,8 +204,7 @@ class LearnedReranker:
         if not passages:
             return 0.0
         top = passages[:TOP]
-        relevance = np.array([p.scores.rerank or 0.0 for p in top])
-        return self.model.answerable(answer_features(features(query_vector, top), relevance))
+        return self._answerable(query_vector, top, np.array([p.scores.rerank or 0.0 for p in top]))
 
     def answerability(self, query_vector: np.ndarray, passages: list[Passage]) -> float:
         """P(the question is answered) from candidates in any order, without touching their
@@ -215,7 +214,12 @@ class LearnedReranker:
         scores = self.model.ranker.score(features(query_vector, passages))
         order = np.argsort(-scores, kind="stable")[:TOP]
         top = [passages[i] for i in order]
-        relevance = self.model.relevance(scores[order])
+        return self._answerable(query_vector, top, self.model.relevance(scores[order]))
+
+    def _answerable(
+        self, query_vector: np.ndarray, top: list[Passage], relevance: np.ndarray
+    ) -> float:
+        """P(answered) from the best candidates, in the learned order, and their relevance."""
         return self.model.answerable(answer_features(features(query_vector, top), relevance))
 
 

@@ -179,8 +179,8 @@ def test_follow_up_is_condensed_with_the_stub_llm(filled: Docent) -> None:
 
 
 def test_offline_follow_up_on_another_topic_is_answered_as_asked(filled: Docent) -> None:
-    # Offline, a follow-up is searched joined to the previous question; when that finds
-    # nothing (the topic changed), the question as asked gets its own search.
+    # Offline, a follow-up is searched joined to the previous question and as asked; the
+    # reading the documents answer with more confidence is kept (the topic may have changed).
     bees = [("user", "How do honey bees tell direction?"), ("assistant", "A dance [1].")]
     stream = filled.ask("And how long is the largest glacier in the Alps?", history=bees, k=3)
     text = "".join(stream)
