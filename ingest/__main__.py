@@ -4,6 +4,7 @@ delete documents."""
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -50,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit code (1 if any file failed)."""
+    """Run the CLI; returns the exit code (1 if any file failed, 2 for a usage error)."""
     args = _parser().parse_args(argv)
     overrides = {
         k: v for k, v in {"collection": args.collection, "data_dir": args.data_dir}.items() if v
@@ -130,16 +131,29 @@ def _list(docs: list[DocumentRecord]) -> int:
 
 
 def _delete(collection: Collection, name: str) -> int:
-    matches = [d for d in collection.documents() if d.name == name]
+    docs = collection.documents()
+    matches = [d for d in docs if d.name == name]
     if not matches:
         print(
-            f"error: no document named {name!r} in collection {collection.name!r}", file=sys.stderr
+            f"error: no document named {name!r} in collection {collection.name!r}"
+            + _hint(name, [d.name for d in docs]),
+            file=sys.stderr,
         )
-        return 1
+        return 2
     for d in matches:
         collection.delete_document(d.doc_id)
     print(f"deleted {name}")
     return 0
+
+
+def _hint(name: str, names: list[str]) -> str:
+    """What the user may have meant by a document name the collection lacks."""
+    if not names:
+        return " (it has no documents)"
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
+    if close:
+        return f"; did you mean {', '.join(map(repr, close))}?"
+    return "; --list shows its documents"
 
 
 if __name__ == "__main__":

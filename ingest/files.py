@@ -1,6 +1,7 @@
 """Which files a command line names: folders walked, links and special files handled safely.
 
-A folder's files are ingested, but a symbolic link that leads out of the folder is skipped
+A folder's files are ingested (hidden files and folders left out, files of other formats
+reported as skipped), but a symbolic link that leads out of the folder is skipped
 unless asked for (``--follow-links``): indexing a folder must not pick up ``/etc/shadow``
 through a link someone left in it. FIFOs, sockets and devices are reported, never opened (a
 FIFO would block the reader forever).
@@ -53,14 +54,18 @@ def find_files(
 def _walk(root: Path, follow_links: bool, found: list[Path], refused: list[FileResult]) -> None:
     top = root.resolve()
     for folder, dirs, files in os.walk(root, followlinks=False):
-        dirs.sort()
-        for name in sorted(dirs):
+        # Hidden folders (.git, .venv, .cache) hold tools' files, not the user's documents.
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in dirs:
             link = Path(folder, name)
             if link.is_symlink() and not _inside(link, top):
                 refused.append(_left(link, "a folder"))
         for name in sorted(files):
             path = Path(folder, name)
-            if name.startswith(".") or path.suffix.lower() not in SUPPORTED:
+            if name.startswith("."):
+                continue
+            if path.suffix.lower() not in SUPPORTED:
+                refused.append(_unsupported(path))
                 continue
             if path.is_symlink() and not follow_links and not _inside(path, top):
                 refused.append(_left(path, "a file"))
@@ -85,6 +90,14 @@ def _left(path: Path, what: str) -> FileResult:
         str(path),
         "skipped",
         reason=f"a link to {what} outside the folder (use --follow-links to include it)",
+    )
+
+
+def _unsupported(path: Path) -> FileResult:
+    suffix = path.suffix.lower() or "(none)"
+    listed = ", ".join(sorted(SUPPORTED))
+    return FileResult(
+        str(path), "skipped", reason=f"unsupported file type {suffix!r}; Docent reads {listed}"
     )
 
 

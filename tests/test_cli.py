@@ -35,6 +35,8 @@ def test_cli_ingests_folders_reports_failures_lists_and_deletes(tmp_path: Path) 
     assert "failed  empty.txt  (the file is empty)" in run.stdout
     assert "indexed  facts.pdf  (3 chunks, 3 pages)" in run.stdout
     assert "indexed  notes.md" in run.stdout
+    assert "skipped  " in run.stdout and "ignored.xyz  (unsupported file type '.xyz'" in run.stdout
+    assert "2 ok, 1 skipped, 1 failed" in run.stdout
 
     listed = _cli("--list", "--collection", "cli", "--data-dir", data)
     assert listed.returncode == 0
@@ -50,7 +52,10 @@ def test_cli_ingests_folders_reports_failures_lists_and_deletes(tmp_path: Path) 
     assert "facts.pdf" not in listed.stdout and "notes.md" in listed.stdout
 
     missing = _cli("--delete", "nope.pdf", "--collection", "cli", "--data-dir", data)
-    assert missing.returncode == 1 and "no document named 'nope.pdf'" in missing.stderr
+    assert missing.returncode == 2 and "no document named 'nope.pdf'" in missing.stderr
+    assert "--list shows its documents" in missing.stderr
+    typo = _cli("--delete", "note.md", "--collection", "cli", "--data-dir", data)
+    assert typo.returncode == 2 and "did you mean 'notes.md'?" in typo.stderr
 
 
 def test_cli_rejects_a_bad_collection_name(tmp_path: Path) -> None:

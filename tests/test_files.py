@@ -16,7 +16,10 @@ def _tree(tmp_path: Path) -> Path:
     (docs / "a.md").write_text("# A\ntext")
     (docs / "sub" / "b.txt").write_text("text")
     (docs / ".hidden.md").write_text("hidden")
-    (docs / "note.xyz").write_text("unsupported, not walked")
+    (docs / "note.xyz").write_text("unsupported: reported as skipped")
+    (docs / ".git").mkdir()
+    (docs / ".git" / "notes.md").write_text("a tool's file in a hidden folder: not walked")
+    (docs / ".git" / "HEAD").write_text("ref: refs/heads/main")
     (docs / "inside-link.md").symlink_to(docs / "a.md")
     (docs / "leak.txt").symlink_to(outside / "shadow.txt")
     (docs / "leakdir").symlink_to(outside, target_is_directory=True)
@@ -38,6 +41,8 @@ def test_links_out_of_a_folder_are_skipped_and_special_files_named(tmp_path: Pat
     assert why["leakdir"][0] == "skipped" and "a folder outside" in why["leakdir"][1]
     assert why["pipe.txt"] == ("failed", "is a FIFO (named pipe), not a regular file")
     assert why["broken.md"] == ("failed", "a broken link")
+    assert why["note.xyz"][0] == "skipped" and "unsupported file type '.xyz'" in why["note.xyz"][1]
+    assert not any(".git" in r.name or "hidden" in r.name for r in refused)
 
 
 def test_asked_for_links_are_followed(tmp_path: Path) -> None:
