@@ -165,6 +165,36 @@ def test_a_new_chat_is_listed_at_once_and_its_address_reopens_it(app_env: Path) 
     assert not at.chat_message and "chat" not in at.query_params
 
 
+def test_retrieval_settings_survive_a_reload_through_the_address(app_env: Path) -> None:
+    at = _app()
+    assert not {"top_k", "hybrid", "reranker"} & set(at.query_params)  # defaults: clean address
+    at.sidebar.slider(key="top_k").set_value(8)
+    at.sidebar.toggle(key="hybrid").set_value(False)
+    at.sidebar.selectbox(key="reranker").set_value("maxsim")
+    at.run()
+    assert (at.query_params["top_k"], at.query_params["hybrid"]) == ("8", "off")
+    assert at.query_params["reranker"] == "maxsim"
+    reloaded = AppTest.from_file(APP, default_timeout=300)
+    for key in ("top_k", "hybrid", "reranker"):
+        reloaded.query_params[key] = at.query_params[key]
+    reloaded.run()
+    assert not reloaded.exception, reloaded.exception
+    assert reloaded.sidebar.slider(key="top_k").value == 8
+    assert reloaded.sidebar.toggle(key="hybrid").value is False
+    assert reloaded.sidebar.selectbox(key="reranker").value == "maxsim"
+    reloaded.sidebar.slider(key="top_k").set_value(get_settings().top_k)  # back to the default
+    reloaded.run()
+    assert "top_k" not in reloaded.query_params and reloaded.query_params["reranker"] == "maxsim"
+    # a hand-edited address: what cannot run here, or is out of range, is ignored
+    edited = AppTest.from_file(APP, default_timeout=300)
+    edited.query_params.update({"top_k": "99", "hybrid": "maybe", "reranker": "llm"})
+    edited.run()
+    assert not edited.exception and not edited.warning
+    assert edited.sidebar.slider(key="top_k").value == get_settings().top_k
+    assert edited.sidebar.selectbox(key="reranker").value == get_settings().reranker
+    assert not {"top_k", "hybrid", "reranker"} & set(edited.query_params)
+
+
 def test_a_chat_whose_collection_was_deleted_opens_read_only(app_env: Path) -> None:
     at = _app()
     _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])

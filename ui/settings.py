@@ -1,5 +1,9 @@
 """This session's settings: a model the server offers (or the session's own endpoint, with
-its own key, where allowed) and retrieval knobs. The server's key is never shown or moved."""
+its own key, where allowed) and retrieval knobs. The server's key is never shown or moved.
+
+The retrieval knobs a session changed from the server's defaults are kept in the page's
+address (``?top_k=8&reranker=maxsim``), like the chat on screen, so a reload or a bookmark
+keeps them; endpoints and keys never go there."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from rag.session import SessionChoiceError, SessionChoices, session_settings
 from ui.state import state
 
 CHOICES = ("top_k", "hybrid", "reranker", "llm_model", "own_base_url", "own_api_key", "own_model")
+TOP_K = (1, 15)  # the slider's range
 
 
 def active_settings() -> Settings:
@@ -61,15 +66,17 @@ def settings_panel() -> Settings | None:
                 "The server's LLM key (OPENAI_API_KEY / DOCENT_LLM_API_KEY or "
                 "`.streamlit/secrets.toml`) is never shown and never sent to your own endpoint."
             )
-        st.slider("Passages per answer (top-k)", 1, 15, base.top_k, key="top_k")
-        st.toggle("Hybrid search (BM25 + dense)", value=base.hybrid, key="hybrid")
         offered = rerankers(base)
         if state().get("reranker") not in (None, *offered):  # e.g. the own endpoint went
             del state()["reranker"]
+        knobs = address_knobs(base, offered)
+        for key, value in knobs.items():
+            state().setdefault(key, value)  # the widgets below take their value from here
+        st.slider("Passages per answer (top-k)", *TOP_K, key="top_k")
+        st.toggle("Hybrid search (BM25 + dense)", key="hybrid")
         st.selectbox(
             "Reranker",
             offered,
-            index=offered.index(base.reranker) if base.reranker in offered else 0,
             key="reranker",
             help="auto: a configured cross-encoder, else the learned second pass.  \n"
             "learned: Docent's offline model over similarity and term features.  \n"
@@ -77,6 +84,7 @@ def settings_panel() -> Settings | None:
             "llm: the LLM grades the top passages (one extra call per question).  \n"
             "none: the fused BM25 + dense order.",
         )
+        keep_in_address(base, list(knobs))
     try:
         active = active_settings()  # what questions will use: the caption can't disagree
     except SessionChoiceError as exc:
@@ -88,3 +96,36 @@ def settings_panel() -> Settings | None:
     else:
         st.caption("No LLM configured: answers are extractive (quoted sentences).")
     return active
+
+
+def address_knobs(base: Settings, offered: list[str]) -> dict[str, object]:
+    """The retrieval knobs a session starts with: the page address's where valid (a reload
+    or a bookmark), else the server's defaults."""
+    knobs: dict[str, object] = {
+        "top_k": base.top_k,
+        "hybrid": base.hybrid,
+        "reranker": base.reranker if base.reranker in offered else offered[0],
+    }
+    asked = st.query_params
+    if asked.get("top_k", "").isdigit() and TOP_K[0] <= int(asked["top_k"]) <= TOP_K[1]:
+        knobs["top_k"] = int(asked["top_k"])
+    if asked.get("hybrid") in ("on", "off"):
+        knobs["hybrid"] = asked["hybrid"] == "on"
+    if asked.get("reranker") in offered:
+        knobs["reranker"] = asked["reranker"]
+    return knobs
+
+
+def keep_in_address(base: Settings, keys: list[str]) -> None:
+    """Name in the page's address the knobs that differ from the server's defaults (and
+    only those: an unchanged session keeps a clean address)."""
+    server = {"top_k": base.top_k, "hybrid": base.hybrid, "reranker": base.reranker}
+    for key in keys:
+        value = state()[key]
+        if value == server[key]:
+            if key in st.query_params:
+                del st.query_params[key]
+        else:
+            text = ("on" if value else "off") if isinstance(value, bool) else str(value)
+            if st.query_params.get(key) != text:
+                st.query_params[key] = text
