@@ -73,7 +73,8 @@ def keep(data: dict[str, list[Question]], inputs: tuple[str, ...]) -> dict[str, 
     """The questions with the base features and only ``inputs`` of the extra columns."""
     cols = [*range(len(FEATURES)), *(len(FEATURES) + INPUTS.index(n) for n in inputs)]
     return {
-        name: [Question(q.x[:, cols], q.y, q.answerable) for q in qs] for name, qs in data.items()
+        name: [Question(q.x[:, cols], q.y, q.answerable, q.small) for q in qs]
+        for name, qs in data.items()
     }
 
 

@@ -14,6 +14,14 @@ described by their features (rag/learned.py) and labelled 1 when they come from 
    keeps false refusals at or under 5% on every set's tuning split.
 
 A leave-one-set-out check prints how the ranker does on a set it was not fitted on.
+
+    python -m bench.train --scifact DIR --answerability-only
+
+keeps the shipped ranker and its calibration and refits answerability and its threshold
+only, on the same tuning splits and on small collections built from the QA tuning splits
+(bench/small.py: a few pages or one HTML page each, asked their own question, one from
+elsewhere and an unanswerable one), so "not in your documents" holds for a user's first
+short upload as well as for a manual.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import argparse
 import datetime
 import json
 import platform
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +39,9 @@ import numpy as np
 
 from bench.quality import VARIANTS, docent_for
 from bench.sets import DevSet, all_sets
+from bench.small import small_collections
 from rag.collection import Collection
+from rag.config import Settings
 from rag.evaluate import passage_unit
 from rag.learned import (
     ANSWER_FEATURES,
@@ -41,8 +52,10 @@ from rag.learned import (
     Linear,
     answer_features,
     features,
+    smallness,
 )
 from rag.passage import Passage
+from rag.system import Docent
 
 MAX_FALSE_REFUSAL = 0.05
 TOP_N = 50  # the ranker is fitted on each question's fused top 50 (where reordering matters)
@@ -50,6 +63,9 @@ STEPS = (-1.0, -0.5, -0.2, -0.1, -0.05, 0.05, 0.1, 0.2, 0.5, 1.0)  # tried on ea
 ROUNDS = 30
 MIN_GAIN = 0.001  # an improvement smaller than this is noise, not a reason to move
 SEED = 20261128
+# the shipped model was fitted on the RRF order's top 50 (before convex fusion shipped)
+FIRST_STAGE = {"reranker": "none", "fusion": "rrf"}
+SMALL_SETS = ("rman", "pgsql")  # the QA sets bench.small builds small collections from
 # extra candidate inputs under trial: (question, collection, passages) -> one row per passage
 ExtraInputs = Callable[[str, Collection, list[Passage]], np.ndarray]
 
@@ -61,15 +77,14 @@ class Question:
     x: np.ndarray
     y: np.ndarray
     answerable: bool
+    small: float  # rag.lexical.small_share of its collection
 
 
 def collect(dev: DevSet, extra: ExtraInputs | None = None) -> list[Question]:
     """The tuning questions of a set, retrieved by Docent's first stage; ``extra`` appends
     columns under trial to each candidate's features."""
     docent = docent_for(dev, VARIANTS["default"])
-    # the shipped model was fitted on the RRF order's top 50 (before convex fusion shipped)
-    update = {"reranker": "none", "fusion": "rrf"}
-    answerer = docent.answerer(docent.settings.model_copy(update=update))
+    answerer = docent.answerer(docent.settings.model_copy(update=FIRST_STAGE))
     collection = docent.collection()
     out = []
     for q in dev.tune():
@@ -78,8 +93,25 @@ def collect(dev: DevSet, extra: ExtraInputs | None = None) -> list[Question]:
         x = features(found.query_vector, found.passages)
         if extra is not None:
             x = np.hstack([x, extra(q.text, collection, found.passages)])
-        out.append(Question(x, np.array(labels), q.answerable))
+        out.append(Question(x, np.array(labels), q.answerable, smallness(found.passages)))
     docent.close()
+    return out
+
+
+def collect_small(name: str) -> list[Question]:
+    """The questions asked of the small collections of a set's tuning split (bench.small),
+    with their candidates' features; they train answerability only, so no labels."""
+    with tempfile.TemporaryDirectory() as tmp:
+        docent = Docent(Settings(data_dir=Path(tmp), collection="small", _env_file=None))
+        answerer = docent.answerer(docent.settings.model_copy(update=FIRST_STAGE))
+        out = []
+        for collection, asked in small_collections(docent, name, "tune"):
+            for q in asked:
+                found = answerer.search(q.text, collection, 1000)
+                x = features(found.query_vector, found.passages)
+                no_labels = np.zeros(len(x), dtype=bool)
+                out.append(Question(x, no_labels, q.answerable, smallness(found.passages)))
+        docent.close()
     return out
 
 
@@ -162,7 +194,7 @@ def question_features(model: LearnedModel, q: Question) -> np.ndarray:
         return np.zeros(len(ANSWER_FEATURES))
     scores = model.ranker.score(q.x)
     order = np.argsort(-scores, kind="stable")[:TOP]
-    return answer_features(q.x[order], model.relevance(scores[order]))
+    return answer_features(q.x[order], model.relevance(scores[order]), q.small)
 
 
 def fit_answerability(model: LearnedModel, data: dict[str, list[Question]]) -> Linear:
@@ -191,6 +223,41 @@ def fit(data: dict[str, list[Question]], restarts: int = 0) -> LearnedModel:
     model = LearnedModel(ranker, fit_calibration(ranker, data), ranker, 0.0)
     model = LearnedModel(ranker, model.calibration, fit_answerability(model, data), 0.0)
     return LearnedModel(ranker, model.calibration, model.answerability, threshold(model, data))
+
+
+def refit_answerability(model: LearnedModel, data: dict[str, list[Question]]) -> LearnedModel:
+    """``model``'s ranker and calibration, with answerability and its threshold fitted anew."""
+    answerability = fit_answerability(model, data)
+    refit = LearnedModel(model.ranker, model.calibration, answerability, 0.0)
+    return LearnedModel(model.ranker, model.calibration, answerability, threshold(refit, data))
+
+
+def shipped_ranker(path: Path = MODEL) -> LearnedModel:
+    """The shipped ranker and calibration (its answerability may predate today's features)."""
+    data = json.loads(path.read_text())
+    if tuple(data["features"]) != FEATURES:
+        raise SystemExit(f"{path}'s ranker was trained on other features: retrain it whole")
+    ranker = Linear.from_dict(data["ranker"])
+    a, b = data["calibration"]
+    return LearnedModel(ranker, (float(a), float(b)), ranker, 0.0)
+
+
+def check_answerability(model: LearnedModel, data: dict[str, list[Question]]) -> None:
+    """Refusals on each set, answerability fitted with and without that set."""
+    print(
+        "| set | questions | refused unanswerable (left out) | refused answerable (left out) "
+        "| refused unanswerable (fitted) | refused answerable (fitted) |\n|---|---|---|---|---|---|"
+    )
+    fitted = refit_answerability(model, data)
+    for name, questions in data.items():
+        left = refit_answerability(model, {k: v for k, v in data.items() if k != name})
+        a, b = refusals(left, questions), refusals(fitted, questions)
+        print(
+            f"| {name} | {len(questions)} | {a['refused_unanswerable']:.2f} "
+            f"| {a['refused_answerable']:.2f} | {b['refused_unanswerable']:.2f} "
+            f"| {b['refused_answerable']:.2f} |"
+        )
+    print()
 
 
 def confidences(model: LearnedModel, questions: list[Question]) -> list[tuple[float, bool]]:
@@ -262,15 +329,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.train")
     parser.add_argument("--scifact", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=MODEL)
+    parser.add_argument(
+        "--answerability-only",
+        action="store_true",
+        help="keep the shipped ranker; refit answerability with small collections too",
+    )
     args = parser.parse_args()
     data = {dev.name: collect(dev) for dev in all_sets(args.scifact)}
-    cross_check(data)
-    model = fit(data)
+    if args.answerability_only:
+        data |= {f"{name}-small": collect_small(name) for name in SMALL_SETS}
+        check_answerability(shipped_ranker(), data)
+        model = refit_answerability(shipped_ranker(), data)
+        splits = TUNING + "; small collections from rexts-tune.jsonl and pg-tune.jsonl"
+    else:
+        cross_check(data)
+        model = fit(data)
+        splits = TUNING
+    command = "python -m bench.train --scifact DIR" + (
+        " --answerability-only" if args.answerability_only else ""
+    )
+    write(model, data, args.out, splits, command)
+    print("| ranker feature | weight (standardised) |\n|---|---|")
+    for name, weight in zip(FEATURES, model.ranker.weights, strict=True):
+        print(f"| {name} | {weight:+.3f} |")
+    print("\n| answerability feature | weight (standardised) |\n|---|---|")
+    for name, weight in zip(ANSWER_FEATURES, model.answerability.weights, strict=True):
+        print(f"| {name} | {weight:+.3f} |")
+    refused = {name: refusals(model, qs) for name, qs in data.items()}
+    print(f"\nthreshold {model.threshold:.3f}; tuning refusals: {json.dumps(refused)}")
+
+
+TUNING = "tuning only: SciFact train qrels, rexts-tune.jsonl, pg-tune.jsonl"
+
+
+def write(
+    model: LearnedModel, data: dict[str, list[Question]], out: Path, splits: str, command: str
+) -> None:
+    """The model as JSON, with what it was trained on."""
     import sklearn
 
-    summary = {name: refusals(model, qs) for name, qs in data.items()}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(
+    # a set with no unanswerable question has no refusal rate: null, not NaN (invalid JSON)
+    summary = {
+        name: {k: None if np.isnan(v) else v for k, v in refusals(model, qs).items()}
+        for name, qs in data.items()
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps(
             {
                 "features": list(FEATURES),
@@ -280,10 +384,10 @@ def main() -> None:
                 "answerability": model.answerability.to_dict(),
                 "threshold": model.threshold,
                 "trained_on": {
-                    "splits": "tuning only: SciFact train qrels, rexts-tune.jsonl, pg-tune.jsonl",
+                    "splits": splits,
                     "questions": {name: len(qs) for name, qs in data.items()},
                     "tuning_refusals": summary,
-                    "command": "python -m bench.train --scifact DIR",
+                    "command": command,
                     "date": datetime.date.today().isoformat(),
                     "scikit_learn": sklearn.__version__,
                     "machine": f"{platform.machine()}, Python {platform.python_version()}",
@@ -293,13 +397,6 @@ def main() -> None:
         )
         + "\n"
     )
-    print("| ranker feature | weight (standardised) |\n|---|---|")
-    for name, weight in zip(FEATURES, model.ranker.weights, strict=True):
-        print(f"| {name} | {weight:+.3f} |")
-    print("\n| answerability feature | weight (standardised) |\n|---|---|")
-    for name, weight in zip(ANSWER_FEATURES, model.answerability.weights, strict=True):
-        print(f"| {name} | {weight:+.3f} |")
-    print(f"\nthreshold {model.threshold:.3f}; tuning refusals: {json.dumps(summary)}")
 
 
 if __name__ == "__main__":

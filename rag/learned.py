@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.lexical import small_share
 from rag.passage import Passage
 
 MODEL = Path(__file__).resolve().parent / "models" / "learned.json"
@@ -46,6 +47,14 @@ ANSWER_FEATURES = (
     "coverage",  # the best term coverage among the top candidates
     "title",  # the best heading coverage among them
     "sentence",  # the best sentence cosine among them
+    # How small the collection is (rag.lexical.small_share), alone and times each of the
+    # above: over one short document coverage and headings mean something else than over a
+    # manual, so the model learns each regime's weights and blends them by size.
+    "small",
+    "small_best",
+    "small_coverage",
+    "small_title",
+    "small_sentence",
 )
 
 
@@ -154,14 +163,14 @@ def features(query_vector: np.ndarray, passages: list[Passage]) -> np.ndarray:
     return rows
 
 
-def answer_features(rows: np.ndarray, relevance: np.ndarray) -> np.ndarray:
+def answer_features(rows: np.ndarray, relevance: np.ndarray, small: float) -> np.ndarray:
     """The :data:`ANSWER_FEATURES` of a question, from its candidates' features (rows in the
-    learned order) and relevance probabilities."""
+    learned order), their relevance probabilities and how small the collection is."""
     if not len(rows):
         return np.zeros(len(ANSWER_FEATURES))
     top = rows[:TOP]
     index = {name: i for i, name in enumerate(FEATURES)}
-    return np.array(
+    base = np.array(
         [
             float(relevance.max()),
             float(top[:, index["coverage"]].max()),
@@ -169,6 +178,14 @@ def answer_features(rows: np.ndarray, relevance: np.ndarray) -> np.ndarray:
             float(top[:, index["sentence"]].max()),
         ]
     )
+    return np.concatenate([base, [small], small * base])
+
+
+def smallness(passages: list[Passage]) -> float:
+    """:func:`rag.lexical.small_share` of the collection the passages were found in (a
+    large collection's 0 when retrieval did not say)."""
+    chunks = passages[0].scores.collection_chunks if passages else None
+    return 0.0 if chunks is None else small_share(chunks)
 
 
 @lru_cache(maxsize=2)
@@ -220,7 +237,8 @@ class LearnedReranker:
         self, query_vector: np.ndarray, top: list[Passage], relevance: np.ndarray
     ) -> float:
         """P(answered) from the best candidates, in the learned order, and their relevance."""
-        return self.model.answerable(answer_features(features(query_vector, top), relevance))
+        rows = features(query_vector, top)
+        return self.model.answerable(answer_features(rows, relevance, smallness(top)))
 
 
 @lru_cache(maxsize=1)

@@ -43,6 +43,15 @@ def tokenize(texts: list[str]) -> list[list[str]]:
     return [[w for w in doc if w] for doc in words]
 
 
+SMALL_COLLECTION = 100  # chunks; see small_share
+
+
+def small_share(chunks: int) -> float:
+    """How small a collection of ``chunks`` chunks is, from 1 (empty) towards 0 (large): how
+    little its term statistics say. It is a half at :data:`SMALL_COLLECTION` chunks."""
+    return SMALL_COLLECTION / (chunks + SMALL_COLLECTION)
+
+
 SEGMENT_ROWS = 200_000  # a build cuts the collection into segments of about this many chunks
 SMALL_ROWS = 20_000  # segments smaller than this are "small" ...
 MAX_SMALL = 8  # ... and merged into one once there would be more of them than this
@@ -152,6 +161,11 @@ class LexicalIndex:
         """Each (tokenised) word's inverse document frequency over the collection's chunks
         (BM25's: rare words weigh more; a word no chunk has gets the highest weight)."""
         return self._idf(words, self._segments)
+
+    @property
+    def chunks(self) -> int:
+        """How many chunks the index holds."""
+        return sum(s.size for s in self._segments)
 
     @staticmethod
     def _idf(words: Sequence[str], segments: list[Segment]) -> dict[str, float]:

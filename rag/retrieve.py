@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.collection import Collection
 from rag.config import Settings
-from rag.lexical import tokenize
+from rag.lexical import LexicalIndex, small_share, tokenize
 from rag.passage import Passage, Scores
 
 
@@ -95,6 +95,7 @@ def retrieve(
         fused = rrf(ids, options.rrf_k, weights)
     order = sorted(fused, key=fused.__getitem__, reverse=True)
     chunks = collection.load(order)  # ready documents only: a deleted one drops out here
+    index = collection.lexical()
     dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, start=1)}
     bm25_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
     passages: list[Passage] = []
@@ -110,21 +111,51 @@ def retrieve(
             bm25_rank=b_rank,
             fused=fused[cid],
             fused_rank=len(passages) + 1,
+            collection_chunks=index.chunks,
         )
         passages.append(Passage(chunks[cid], scores))
-    term_coverage(collection, query, passages)
+    term_coverage(index, query, passages)
     if timings is not None:
         timings.update(dense=t1 - t0, bm25=t2 - t1, fuse=time.perf_counter() - t2)
     return passages
 
 
-def term_coverage(collection: Collection, query: str, passages: list[Passage]) -> None:
+# Words that frame a question rather than name what it is about ("how many", "do I"). Over
+# a large collection IDF already weighs them little; see word_weights for a small one.
+QUESTION_WORDS = frozenset(
+    tokenize(
+        [
+            "what which who whom whose when where why how whether many much does do did "
+            "can could should would shall may might must have has had am were been "
+            "i me my we our you your he she him her them this these those there here "
+            "tell explain describe way ways use using per"
+        ]
+    )[0]
+)
+
+
+def word_weights(lexical: LexicalIndex, words: list[str]) -> dict[str, float]:
+    """How much each query word counts in coverage: its IDF over the collection, drawn in a
+    small collection towards equal weights for the words that say what the question is
+    about and none for :data:`QUESTION_WORDS`.
+
+    Over a few chunks IDF turns upside down: the words of the document's own topic are in
+    every chunk, so they weigh least, and "how" or "many", in no chunk, weigh most."""
+    idf = lexical.idf(words)
+    mean = sum(idf.values()) / len(idf) or 1.0
+    small = small_share(lexical.chunks)
+    return {
+        w: (1 - small) * v / mean + (0.0 if w in QUESTION_WORDS else small) for w, v in idf.items()
+    }
+
+
+def term_coverage(index: LexicalIndex, query: str, passages: list[Passage]) -> None:
     """Set ``scores.coverage`` and ``scores.title``: how much of the query's IDF mass (its
     rare words weigh more) a passage's text, and its heading path with its file name, hold."""
     words = set(tokenize([query])[0])
     if not words or not passages:
         return
-    idf = collection.lexical().idf(sorted(words))
+    idf = word_weights(index, sorted(words))
     total = sum(idf.values()) or 1.0
     labels = [" ".join([*p.headings, PurePath(p.source).stem]) for p in passages]
     tokens = tokenize([p.text for p in passages] + labels)

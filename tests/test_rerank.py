@@ -146,6 +146,26 @@ TEAPOT = (
 )
 
 
+def test_a_single_short_document_answers_what_it_holds(local: Docent) -> None:
+    # A user's first upload: over two chunks, IDF turns upside down (the topic's words are in
+    # every chunk, "how" and "many" in none), and the question below was refused (0.14).
+    assert ingest(local, ("kiwi.md", KIWI.encode())) == ["indexed"]
+    for question in (
+        "How many hives of honey bees per hectare?",
+        "How many frost-free days do kiwifruit vines need?",
+    ):
+        stream = local.ask(question)
+        "".join(stream)
+        assert stream.result.mode == "extractive", question
+    for question in (
+        "Which football club won the 1974 cup final?",
+        "How often should I descale my teapot?",
+    ):
+        stream = local.ask(question)
+        "".join(stream)
+        assert stream.result.mode == "not-found", question
+
+
 @pytest.mark.parametrize("reranker", ["none", "maxsim", "learned"])
 def test_every_offline_reranker_refuses_by_the_answerability_model(
     local: Docent, reranker: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.docstore import CollectionRows
-from rag.retrieve import SearchOptions, convex, retrieve, rrf
+from rag.lexical import tokenize
+from rag.retrieve import SearchOptions, convex, retrieve, rrf, word_weights
 from rag.system import Docent
 from tests.conftest import ingest
 from tests.helpers import FACTS, make_pdf
@@ -113,12 +114,38 @@ def test_facts_pdf_fixture_is_real(facts: Docent) -> None:
     assert make_pdf(FACTS)[:5] == b"%PDF-"
 
 
-def test_term_coverage_weighs_rare_words_more(facts: Docent) -> None:
-    found = {p.page: p.scores for p in facts.search("honey bees dance on glaciers", k=3).passages}
-    idf = facts.collection().lexical().idf(["honey", "bee", "danc", "glacier"])
-    total = sum(idf.values())
-    assert found[2].coverage == pytest.approx((idf["honey"] + idf["bee"] + idf["danc"]) / total)
-    assert found[3].coverage == pytest.approx(idf["glacier"] / total)  # "glacier" twice: once
+def test_term_coverage_counts_what_the_question_is_about(facts: Docent) -> None:
+    question = "How do honey bees dance on glaciers?"
+    found = {p.page: p.scores for p in facts.search(question, k=3).passages}
+    weights = word_weights(facts.collection().lexical(), sorted(set(tokenize([question])[0])))
+    total = sum(weights.values())
+    assert found[2].coverage == pytest.approx(
+        (weights["honey"] + weights["bee"] + weights["danc"]) / total
+    )
+    assert found[3].coverage == pytest.approx(weights["glacier"] / total)  # "glacier" once
     assert found[1].coverage == 0.0
-    assert found[2].title == pytest.approx(idf["bee"] / total)  # heading "Bees"
-    assert found[3].title == pytest.approx(idf["glacier"] / total)  # heading "Glaciers"
+    assert found[2].title == pytest.approx(weights["bee"] / total)  # heading "Bees"
+    assert found[3].title == pytest.approx(weights["glacier"] / total)  # heading "Glaciers"
+    # Three chunks: IDF there says little, so the four words of the topic weigh nearly the
+    # same, and "how" and "do", in no chunk (IDF's heaviest), next to nothing.
+    topic = [weights[w] for w in ("honey", "bee", "danc", "glacier")]
+    assert max(topic) / min(topic) < 1.1
+    assert max(weights["how"], weights["do"]) < 0.1 * min(topic)
+
+
+class _Index:
+    """What word_weights reads of a lexical index: its size and its IDF."""
+
+    def __init__(self, chunks: int, idf: dict[str, float]) -> None:
+        self.chunks, self._idf = chunks, idf
+
+    def idf(self, words: list[str]) -> dict[str, float]:
+        return {w: self._idf[w] for w in words}
+
+
+def test_word_weights_follow_idf_in_a_large_collection_only() -> None:
+    idf = {"rare": 6.0, "common": 1.0}
+    large = word_weights(_Index(100_000, idf), ["rare", "common"])  # type: ignore[arg-type]
+    assert large["rare"] / large["common"] == pytest.approx(6.0, rel=0.01)
+    tiny = word_weights(_Index(2, idf), ["rare", "common"])  # type: ignore[arg-type]
+    assert tiny["rare"] / tiny["common"] == pytest.approx(1.0, abs=0.1)
