@@ -20,6 +20,7 @@ import numpy as np
 
 from rag.lexical import tokenize
 from rag.passage import Passage
+from rag.render import images_as_text
 from rag.sentences import clean, is_code, sentence_spans
 
 MAX_SENTENCES = 4
@@ -72,8 +73,9 @@ def extractive_answer(
             after_quote = False
             continue
         # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
-        # citations.
-        quote = f"> {_escape(sentence)} [{n}]"
+        # citations; an image is named by its alt text first, as in the sources (escaped, its
+        # Markdown would show its address as text, and a browser would link it).
+        quote = f"> {_escape(images_as_text(sentence))} [{n}]"
         parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
         after_quote = True
     return EXTRACTIVE_NOTE + "\n\n" + "".join(parts)

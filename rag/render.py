@@ -32,6 +32,12 @@ def _sanitise(prose: str) -> str:
     return _REF_DEFINITION.sub(_definition, prose)
 
 
+def images_as_text(text: str) -> str:
+    """Markdown images replaced by ``[image: alt]`` as plain text, for text that is escaped
+    afterwards (a quoted sentence), where :func:`safe_markdown` no longer sees an image."""
+    return _IMAGE.sub(lambda m: f"[image: {m.group(1).strip() or 'untitled'}]", text)
+
+
 def _link(match: re.Match[str]) -> str:
     text, url = match.group(1), match.group(2)
     return match.group(0) if _safe(url) else f"{text} (link removed)"

@@ -7,7 +7,7 @@ import pytest
 from rag.answer import AnswerResult
 from rag.chunks import ChunkMeta, ChunkRecord
 from rag.embeddings import Embedder
-from rag.extractive import WEIGHTS, Weights, pick_sentences
+from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
 from rag.passage import Passage
 from rag.sentences import clean, sentence_spans
 from rag.system import Docent
@@ -47,6 +47,15 @@ def test_quoted_sentences_say_different_things(embedder: Embedder) -> None:
     assert SENTENCES[6] not in plain
     assert SENTENCES[6] in varied
     assert SENTENCES[7] not in varied
+
+
+def test_an_image_in_a_quote_is_named_not_linked(embedder: Embedder) -> None:
+    sentence = "The storage server is in rack 4 ![rack photo](http://127.0.0.1:9/t.png) of room B."
+    passage = _passage(embedder, [sentence])
+    question = "Where is the storage server?"
+    answer = extractive_answer(question, embedder.encode([question])[0], [passage])
+    assert "> The storage server is in rack 4 \\[image: rack photo\\] of room B. [1]" in answer
+    assert "127.0.0.1" not in answer and "](" not in answer
 
 
 def test_the_best_sentence_leads_even_from_a_lower_ranked_source(embedder: Embedder) -> None:
