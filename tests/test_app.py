@@ -186,13 +186,14 @@ def test_retrieval_settings_survive_a_reload_through_the_address(app_env: Path) 
     reloaded.run()
     assert "top_k" not in reloaded.query_params and reloaded.query_params["reranker"] == "maxsim"
     # a hand-edited address: what cannot run here, or is out of range, is ignored
-    edited = AppTest.from_file(APP, default_timeout=300)
-    edited.query_params.update({"top_k": "99", "hybrid": "maybe", "reranker": "llm"})
-    edited.run()
-    assert not edited.exception and not edited.warning
-    assert edited.sidebar.slider(key="top_k").value == get_settings().top_k
-    assert edited.sidebar.selectbox(key="reranker").value == get_settings().reranker
-    assert not {"top_k", "hybrid", "reranker"} & set(edited.query_params)
+    for top_k in ("99", "\u00b2", "9" * 5000):  # out of range; a digit int() refuses; too long
+        edited = AppTest.from_file(APP, default_timeout=300)
+        edited.query_params.update({"top_k": top_k, "hybrid": "maybe", "reranker": "llm"})
+        edited.run()
+        assert not edited.exception and not edited.warning
+        assert edited.sidebar.slider(key="top_k").value == get_settings().top_k
+        assert edited.sidebar.selectbox(key="reranker").value == get_settings().reranker
+        assert not {"top_k", "hybrid", "reranker"} & set(edited.query_params)
 
 
 def test_a_chat_whose_collection_was_deleted_opens_read_only(app_env: Path) -> None:

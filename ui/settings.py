@@ -7,6 +7,8 @@ keeps them; endpoints and keys never go there."""
 
 from __future__ import annotations
 
+import re
+
 import streamlit as st
 
 from rag.config import RERANKERS, Settings, get_settings
@@ -15,7 +17,7 @@ from rag.session import SessionChoiceError, SessionChoices, session_settings
 from ui.state import state
 
 CHOICES = ("top_k", "hybrid", "reranker", "llm_model", "own_base_url", "own_api_key", "own_model")
-TOP_K = (1, 15)  # the slider's range
+TOP_K = (1, 15)  # the slider's usual range
 
 
 def active_settings() -> Settings:
@@ -69,10 +71,10 @@ def settings_panel() -> Settings | None:
         offered = rerankers(base)
         if state().get("reranker") not in (None, *offered):  # e.g. the own endpoint went
             del state()["reranker"]
-        knobs = address_knobs(base, offered)
-        for key, value in knobs.items():
+        defaults = server_knobs(base, offered)
+        for key, value in address_knobs(defaults, offered).items():
             state().setdefault(key, value)  # the widgets below take their value from here
-        st.slider("Passages per answer (top-k)", *TOP_K, key="top_k")
+        st.slider("Passages per answer (top-k)", TOP_K[0], top_k_max(defaults), key="top_k")
         st.toggle("Hybrid search (BM25 + dense)", key="hybrid")
         st.selectbox(
             "Reranker",
@@ -84,7 +86,7 @@ def settings_panel() -> Settings | None:
             "llm: the LLM grades the top passages (one extra call per question).  \n"
             "none: the fused BM25 + dense order.",
         )
-        keep_in_address(base, list(knobs))
+        keep_in_address(defaults)
     try:
         active = active_settings()  # what questions will use: the caption can't disagree
     except SessionChoiceError as exc:
@@ -98,17 +100,21 @@ def settings_panel() -> Settings | None:
     return active
 
 
-def address_knobs(base: Settings, offered: list[str]) -> dict[str, object]:
+def server_knobs(base: Settings, offered: list[str]) -> dict[str, object]:
+    """The server's retrieval defaults, as this session's widgets can show them."""
+    reranker = base.reranker if base.reranker in offered else offered[0]
+    return {"top_k": base.top_k, "hybrid": base.hybrid, "reranker": reranker}
+
+
+def address_knobs(defaults: dict[str, object], offered: list[str]) -> dict[str, object]:
     """The retrieval knobs a session starts with: the page address's where valid (a reload
-    or a bookmark), else the server's defaults."""
-    knobs: dict[str, object] = {
-        "top_k": base.top_k,
-        "hybrid": base.hybrid,
-        "reranker": base.reranker if base.reranker in offered else offered[0],
-    }
+    or a bookmark; anything else there is ignored), else ``defaults``."""
+    knobs = dict(defaults)
     asked = st.query_params
-    if asked.get("top_k", "").isdigit() and TOP_K[0] <= int(asked["top_k"]) <= TOP_K[1]:
-        knobs["top_k"] = int(asked["top_k"])
+    # digits only, and few: "²".isdigit() is true and int() of 5,000 digits raises
+    top_k = asked.get("top_k", "")
+    if re.fullmatch(r"[0-9]{1,3}", top_k) and TOP_K[0] <= int(top_k) <= top_k_max(defaults):
+        knobs["top_k"] = int(top_k)
     if asked.get("hybrid") in ("on", "off"):
         knobs["hybrid"] = asked["hybrid"] == "on"
     if asked.get("reranker") in offered:
@@ -116,13 +122,17 @@ def address_knobs(base: Settings, offered: list[str]) -> dict[str, object]:
     return knobs
 
 
-def keep_in_address(base: Settings, keys: list[str]) -> None:
-    """Name in the page's address the knobs that differ from the server's defaults (and
-    only those: an unchanged session keeps a clean address)."""
-    server = {"top_k": base.top_k, "hybrid": base.hybrid, "reranker": base.reranker}
-    for key in keys:
+def top_k_max(defaults: dict[str, object]) -> int:
+    """The slider's top: its usual range, or the server's default if that is higher."""
+    return max(TOP_K[1], int(str(defaults["top_k"])))
+
+
+def keep_in_address(defaults: dict[str, object]) -> None:
+    """Name in the page's address the knobs that differ from ``defaults`` (and only those:
+    an unchanged session keeps a clean address)."""
+    for key, default in defaults.items():
         value = state()[key]
-        if value == server[key]:
+        if value == default:
             if key in st.query_params:
                 del st.query_params[key]
         else:
