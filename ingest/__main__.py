@@ -10,7 +10,8 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest.beir import beir_sources, read_corpus
-from ingest.files import find_files
+from ingest.files import UNSUPPORTED, find_files
+from ingest.loaders import SUPPORTED
 from ingest.pipeline import Progress, Source, ingest_sources
 from ingest.results import FileResult, counted
 from rag.cli_answer import acting_user
@@ -111,6 +112,8 @@ def _ingest(
             else r.reason
         )
         print(f"{r.status:>15}  {r.name}  ({detail})")
+    if any(r.status == "skipped" and r.reason.startswith(UNSUPPORTED) for r in results):
+        print(f"Docent reads {', '.join(sorted(SUPPORTED))} files")
     failed = sum(r.status == "failed" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
     ok = len(results) - failed - skipped

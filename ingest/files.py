@@ -17,6 +17,9 @@ from pathlib import Path
 from ingest.loaders import SUPPORTED
 from ingest.results import FileResult
 
+TOOL_FOLDERS = frozenset({"__pycache__", "node_modules"})  # never walked, like hidden ones
+UNSUPPORTED = "unsupported file type"  # how a skipped file of another format is reported
+
 _SPECIAL = {
     stat.S_IFIFO: "a FIFO (named pipe)",
     stat.S_IFSOCK: "a socket",
@@ -54,8 +57,9 @@ def find_files(
 def _walk(root: Path, follow_links: bool, found: list[Path], refused: list[FileResult]) -> None:
     top = root.resolve()
     for folder, dirs, files in os.walk(root, followlinks=False):
-        # Hidden folders (.git, .venv, .cache) hold tools' files, not the user's documents.
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # Hidden folders (.git, .venv, .cache) and these hold tools' files, not the user's
+        # documents (node_modules alone can hold thousands of packages' READMEs).
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in TOOL_FOLDERS)
         for name in dirs:
             link = Path(folder, name)
             if link.is_symlink() and not _inside(link, top):
@@ -95,10 +99,7 @@ def _left(path: Path, what: str) -> FileResult:
 
 def _unsupported(path: Path) -> FileResult:
     suffix = path.suffix.lower() or "(none)"
-    listed = ", ".join(sorted(SUPPORTED))
-    return FileResult(
-        str(path), "skipped", reason=f"unsupported file type {suffix!r}; Docent reads {listed}"
-    )
+    return FileResult(str(path), "skipped", reason=f"{UNSUPPORTED} {suffix!r}")
 
 
 def _special(path: Path, mode: int) -> FileResult:

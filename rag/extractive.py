@@ -73,8 +73,8 @@ def extractive_answer(
             after_quote = False
             continue
         # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
-        # citations; an image is named by its alt text first, as in the sources (escaped, its
-        # Markdown would show its address as text, and a browser would link it).
+        # citations. Images are replaced by "[image: alt]" first, as in the sources: once
+        # escaped, an image's Markdown would show its address as a clickable link.
         quote = f"> {_escape(images_as_text(sentence))} [{n}]"
         parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
         after_quote = True

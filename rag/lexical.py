@@ -164,7 +164,8 @@ class LexicalIndex:
 
     @property
     def chunks(self) -> int:
-        """How many chunks the index holds."""
+        """How many chunks the index holds, as its IDF counts them (rows of documents deleted
+        since the last merge included, as they are in BM25's statistics)."""
         return sum(s.size for s in self._segments)
 
     @staticmethod

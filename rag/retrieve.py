@@ -96,6 +96,7 @@ def retrieve(
     order = sorted(fused, key=fused.__getitem__, reverse=True)
     chunks = collection.load(order)  # ready documents only: a deleted one drops out here
     index = collection.lexical()
+    size = index.chunks
     dense_at = {cid: (rank, sim) for rank, (cid, sim) in enumerate(dense, start=1)}
     bm25_at = {cid: (rank, score) for rank, (cid, score) in enumerate(lexical, start=1)}
     passages: list[Passage] = []
@@ -111,7 +112,7 @@ def retrieve(
             bm25_rank=b_rank,
             fused=fused[cid],
             fused_rank=len(passages) + 1,
-            collection_chunks=index.chunks,
+            collection_chunks=size,
         )
         passages.append(Passage(chunks[cid], scores))
     term_coverage(index, query, passages)
@@ -142,6 +143,8 @@ def word_weights(lexical: LexicalIndex, words: list[str]) -> dict[str, float]:
     Over a few chunks IDF turns upside down: the words of the document's own topic are in
     every chunk, so they weigh least, and "how" or "many", in no chunk, weigh most."""
     idf = lexical.idf(words)
+    if not idf:
+        return {}
     mean = sum(idf.values()) / len(idf) or 1.0
     small = small_share(lexical.chunks)
     return {

@@ -37,6 +37,7 @@ def test_cli_ingests_folders_reports_failures_lists_and_deletes(tmp_path: Path) 
     assert "indexed  notes.md" in run.stdout
     assert "skipped  " in run.stdout and "ignored.xyz  (unsupported file type '.xyz'" in run.stdout
     assert "2 ok, 1 skipped, 1 failed" in run.stdout
+    assert run.stdout.count("Docent reads .csv, .docx, .htm") == 1  # once, not on every file
 
     listed = _cli("--list", "--collection", "cli", "--data-dir", data)
     assert listed.returncode == 0

@@ -20,6 +20,8 @@ def _tree(tmp_path: Path) -> Path:
     (docs / ".git").mkdir()
     (docs / ".git" / "notes.md").write_text("a tool's file in a hidden folder: not walked")
     (docs / ".git" / "HEAD").write_text("ref: refs/heads/main")
+    (docs / "node_modules" / "pkg").mkdir(parents=True)
+    (docs / "node_modules" / "pkg" / "README.md").write_text("a package's README: not walked")
     (docs / "inside-link.md").symlink_to(docs / "a.md")
     (docs / "leak.txt").symlink_to(outside / "shadow.txt")
     (docs / "leakdir").symlink_to(outside, target_is_directory=True)
