@@ -66,6 +66,36 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
             browser.close()
 
 
+def test_changed_settings_come_back_after_a_reload(app_url: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        try:
+            page.goto(app_url)
+            ready(page)
+            settings = page.get_by_text("⚙️ Settings")
+            expect(settings).to_be_visible(timeout=240_000)
+            hybrid = page.get_by_role("switch", name="Hybrid search (BM25 + dense)")
+            settings.click()
+            expect(hybrid).to_be_checked()
+            assert "hybrid=" not in page.url  # the server's default: a clean address
+            page.get_by_text("Hybrid search (BM25 + dense)").click()
+            page.wait_for_url(re.compile(r"[?&]hybrid=off"), timeout=30_000)
+            page.reload()
+            ready(page)
+            expect(settings).to_be_visible(timeout=240_000)
+            settings.click()
+            expect(hybrid).not_to_be_checked()
+            assert "hybrid=off" in page.url
+        except Exception:
+            screenshot(page, "browser-settings-failure")
+            raise
+        finally:
+            browser.close()
+
+
 def _chat_box(page: Page) -> Locator:
     from playwright.sync_api import expect
 
