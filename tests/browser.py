@@ -18,7 +18,7 @@ from tests.conftest import REPO
 from tests.servers import free_port, serve
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Browser, Page, ViewportSize
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "tests" / "artifacts"
@@ -33,6 +33,7 @@ FLAGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+WIDE: ViewportSize = {"width": 1400, "height": 1000}  # room for the sidebar and the chat
 NO_LLM = ("DOCENT_LLM_BASE_URL", "OPENAI_API_KEY", "DOCENT_LLM_API_KEY")
 
 
@@ -114,3 +115,21 @@ def screenshot(page: Page, name: str) -> None:
     """Keep a picture of the page under tests/artifacts/ (for failures, and the README)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@contextmanager
+def chromium_page(failure_shot: str, wide: bool = True) -> Iterator[Page]:
+    """A page in a fresh headless Chromium (1400 x 1000 when ``wide``), closed afterwards; a
+    failure inside keeps a screenshot named ``failure_shot``."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport=WIDE if wide else None)
+        try:
+            yield page
+        except Exception:
+            screenshot(page, failure_shot)
+            raise
+        finally:
+            browser.close()

@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.browser import CHROMIUM, FLAGS, ready, require_chromium, screenshot, streamlit_app
+from tests.browser import (
+    CHROMIUM,
+    FLAGS,
+    chromium_page,
+    ready,
+    require_chromium,
+    screenshot,
+    streamlit_app,
+)
 from tests.conftest import PDFS
 from tests.helpers import BEES_QA, CUP_FINAL_QA, FACTS, GLACIER_QA, make_pdf, write_qa
 
@@ -32,68 +40,52 @@ def app_url(tmp_path: Path) -> Iterator[str]:
 
 
 def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(app_url)
-            ready(page)
-            expect(page.get_by_text("Welcome to Docent")).to_be_visible()
-            _index(page, PDFS / "R-admin.pdf")
-            box = page.get_by_placeholder("Ask a question about your documents")
-            expect(box).to_be_enabled(timeout=60_000)
-            page.get_by_text("⚙️ Settings").click()  # opened before the first question ...
-            knob = page.get_by_text("Passages per answer (top-k)")
-            expect(knob).to_be_visible()
-            box.fill("Which environment variable sets the directory R uses for temporary files?")
-            box.press("Enter")
-            answer = page.get_by_test_id("stChatMessage").last
-            expect(answer.get_by_text("mode extractive")).to_be_visible(timeout=120_000)
-            expect(answer.get_by_text("TMPDIR").first).to_be_visible()
-            cited = answer.get_by_text("📌 [1] R-admin.pdf, p. 28")
-            expect(cited).to_be_visible()
-            sidebar = page.get_by_test_id("stSidebar")  # the new chat is listed at once
-            expect(sidebar.get_by_text("Which environment variable sets")).to_be_visible()
-            expect(knob).to_be_visible()  # ... and still open now the chat list has grown
-            assert "chat=" in page.url  # a reload would bring this chat back
-            screenshot(page, "browser-answer")
-        except Exception:
-            screenshot(page, "browser-failure")
-            raise
-        finally:
-            browser.close()
+    with chromium_page("browser-failure") as page:
+        page.goto(app_url)
+        ready(page)
+        expect(page.get_by_text("Welcome to Docent")).to_be_visible()
+        _index(page, PDFS / "R-admin.pdf")
+        box = page.get_by_placeholder("Ask a question about your documents")
+        expect(box).to_be_enabled(timeout=60_000)
+        page.get_by_text("⚙️ Settings").click()  # opened before the first question ...
+        knob = page.get_by_text("Passages per answer (top-k)")
+        expect(knob).to_be_visible()
+        box.fill("Which environment variable sets the directory R uses for temporary files?")
+        box.press("Enter")
+        answer = page.get_by_test_id("stChatMessage").last
+        expect(answer.get_by_text("mode extractive")).to_be_visible(timeout=120_000)
+        expect(answer.get_by_text("TMPDIR").first).to_be_visible()
+        cited = answer.get_by_text("📌 [1] R-admin.pdf, p. 28")
+        expect(cited).to_be_visible()
+        sidebar = page.get_by_test_id("stSidebar")  # the new chat is listed at once
+        expect(sidebar.get_by_text("Which environment variable sets")).to_be_visible()
+        expect(knob).to_be_visible()  # ... and still open now the chat list has grown
+        assert "chat=" in page.url  # a reload would bring this chat back
+        screenshot(page, "browser-answer")
 
 
 def test_changed_settings_come_back_after_a_reload(app_url: str) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(app_url)
-            ready(page)
-            settings = page.get_by_text("⚙️ Settings")
-            expect(settings).to_be_visible(timeout=240_000)
-            hybrid = page.get_by_role("switch", name="Hybrid search (BM25 + dense)")
-            settings.click()
-            expect(hybrid).to_be_checked()
-            assert "hybrid=" not in page.url  # the server's default: a clean address
-            page.get_by_text("Hybrid search (BM25 + dense)").click()
-            page.wait_for_url(re.compile(r"[?&]hybrid=off"), timeout=30_000)
-            page.reload()
-            ready(page)
-            expect(settings).to_be_visible(timeout=240_000)
-            settings.click()
-            expect(hybrid).not_to_be_checked()
-            assert "hybrid=off" in page.url
-        except Exception:
-            screenshot(page, "browser-settings-failure")
-            raise
-        finally:
-            browser.close()
+    with chromium_page("browser-settings-failure") as page:
+        page.goto(app_url)
+        ready(page)
+        settings = page.get_by_text("⚙️ Settings")
+        expect(settings).to_be_visible(timeout=240_000)
+        hybrid = page.get_by_role("switch", name="Hybrid search (BM25 + dense)")
+        settings.click()
+        expect(hybrid).to_be_checked()
+        assert "hybrid=" not in page.url  # the server's default: a clean address
+        page.get_by_text("Hybrid search (BM25 + dense)").click()
+        page.wait_for_url(re.compile(r"[?&]hybrid=off"), timeout=30_000)
+        page.reload()
+        ready(page)
+        expect(settings).to_be_visible(timeout=240_000)
+        settings.click()
+        expect(hybrid).not_to_be_checked()
+        assert "hybrid=off" in page.url
 
 
 def _chat_box(page: Page) -> Locator:
@@ -143,80 +135,60 @@ def test_two_browser_sessions_ask_at_once(app_url: str, tmp_path: Path) -> None:
 
 def test_indexing_goes_on_after_a_reload(app_url: str) -> None:
     # H10: reloading during indexing silently abandoned the ingest (nothing stored, no word).
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page()
-        try:
-            page.goto(app_url)
-            ready(page)
-            page.locator("input[type=file]").set_input_files(str(PDFS / "R-intro.pdf"))
-            page.get_by_role("button", name="Index").click()
-            expect(page.get_by_text("Indexing 1 file(s)")).to_be_visible(timeout=60_000)
-            page.reload()  # the old session is gone; the job is not
-            ready(page)
-            expect(page.get_by_text("Indexing 1 file(s)")).to_be_visible(timeout=60_000)
-            expect(page.get_by_text("1 document", exact=True)).to_be_visible(timeout=300_000)
-            expect(page.get_by_text("R-intro.pdf").first).to_be_visible()
-            box = page.get_by_placeholder("Ask a question about your documents")
-            expect(box).to_be_enabled(timeout=60_000)
-        except Exception:
-            screenshot(page, "browser-reload-failure")
-            raise
-        finally:
-            browser.close()
+    with chromium_page("browser-reload-failure", wide=False) as page:
+        page.goto(app_url)
+        ready(page)
+        page.locator("input[type=file]").set_input_files(str(PDFS / "R-intro.pdf"))
+        page.get_by_role("button", name="Index").click()
+        expect(page.get_by_text("Indexing 1 file(s)")).to_be_visible(timeout=60_000)
+        page.reload()  # the old session is gone; the job is not
+        ready(page)
+        expect(page.get_by_text("Indexing 1 file(s)")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("1 document", exact=True)).to_be_visible(timeout=300_000)
+        expect(page.get_by_text("R-intro.pdf").first).to_be_visible()
+        box = page.get_by_placeholder("Ask a question about your documents")
+        expect(box).to_be_enabled(timeout=60_000)
 
 
 def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
     facts = tmp_path / "facts.pdf"
     facts.write_bytes(make_pdf(FACTS))
     qa = write_qa(tmp_path / "qa.jsonl", [BEES_QA, GLACIER_QA, CUP_FINAL_QA])
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "q"}\n')
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        try:
-            page.goto(app_url)
-            ready(page)
-            _index(page, facts)
-            page.get_by_role("button", name="Evaluate this collection").click()
-            dialog = page.get_by_role("dialog")
-            expect(dialog.get_by_role("button", name="Example QA file")).to_be_visible()
-            _upload(page, dialog, qa)
-            dialog.get_by_role("button", name="Run").click()
-            table = dialog.locator("table").first
+    with chromium_page("browser-failure") as page:
+        page.goto(app_url)
+        ready(page)
+        _index(page, facts)
+        page.get_by_role("button", name="Evaluate this collection").click()
+        dialog = page.get_by_role("dialog")
+        expect(dialog.get_by_role("button", name="Example QA file")).to_be_visible()
+        _upload(page, dialog, qa)
+        dialog.get_by_role("button", name="Run").click()
+        table = dialog.locator("table").first
 
-            def row(metric: str) -> Locator:  # the row whose first cell is exactly ``metric``
-                return table.locator("tr").filter(
-                    has=page.get_by_role("cell", name=metric, exact=True)
-                )
+        def row(metric: str) -> Locator:  # the row whose first cell is exactly ``metric``
+            return table.locator("tr").filter(has=page.get_by_role("cell", name=metric, exact=True))
 
-            expect(row("questions (answerable / not)")).to_contain_text(
-                "3 (2 / 1)", timeout=120_000
-            )
-            for metric in ("hit@1", "refused, unanswerable", "answer span in answer"):
-                expect(row(metric)).to_contain_text("1.000")
-            screenshot(page, "browser-evaluate")
-            with page.expect_download() as download:
-                dialog.get_by_role("button", name="Download the report (JSON)").click()
-            saved = json.loads(Path(download.value.path()).read_text())
-            assert saved["hit_1"] == 1.0 and len(saved["details"]) == 3
-            # A second file makes two QA files: refused, named, and the old figures go.
-            _upload(page, dialog, bad)
-            dialog.get_by_role("button", name="Run").click()
-            expect(
-                dialog.get_by_text(re.compile(r"got (qa|bad)\.jsonl, (qa|bad)\.jsonl"))
-            ).to_be_visible()
-            expect(dialog.locator("table")).to_have_count(0)
-        except Exception:
-            screenshot(page, "browser-failure")
-            raise
-        finally:
-            browser.close()
+        expect(row("questions (answerable / not)")).to_contain_text("3 (2 / 1)", timeout=120_000)
+        for metric in ("hit@1", "refused, unanswerable", "answer span in answer"):
+            expect(row(metric)).to_contain_text("1.000")
+        screenshot(page, "browser-evaluate")
+        with page.expect_download() as download:
+            dialog.get_by_role("button", name="Download the report (JSON)").click()
+        saved = json.loads(Path(download.value.path()).read_text())
+        assert saved["hit_1"] == 1.0 and len(saved["details"]) == 3
+        # A second file makes two QA files: refused, named, and the old figures go.
+        _upload(page, dialog, bad)
+        dialog.get_by_role("button", name="Run").click()
+        expect(
+            dialog.get_by_text(re.compile(r"got (qa|bad)\.jsonl, (qa|bad)\.jsonl"))
+        ).to_be_visible()
+        expect(dialog.locator("table")).to_have_count(0)
 
 
 def _index(page: Page, path: Path) -> None:

@@ -18,6 +18,7 @@ from ui.state import state
 
 CHOICES = ("top_k", "hybrid", "reranker", "llm_model", "own_base_url", "own_api_key", "own_model")
 TOP_K = (1, 15)  # the slider's usual range
+Knobs = dict[str, int | bool | str]  # the retrieval knobs: top_k, hybrid, reranker
 
 
 def active_settings() -> Settings:
@@ -100,13 +101,13 @@ def settings_panel() -> Settings | None:
     return active
 
 
-def server_knobs(base: Settings, offered: list[str]) -> dict[str, object]:
+def server_knobs(base: Settings, offered: list[str]) -> Knobs:
     """The server's retrieval defaults, as this session's widgets can show them."""
     reranker = base.reranker if base.reranker in offered else offered[0]
     return {"top_k": base.top_k, "hybrid": base.hybrid, "reranker": reranker}
 
 
-def address_knobs(defaults: dict[str, object], offered: list[str]) -> dict[str, object]:
+def address_knobs(defaults: Knobs, offered: list[str]) -> Knobs:
     """The retrieval knobs a session starts with: the page address's where valid (a reload
     or a bookmark; anything else there is ignored), else ``defaults``."""
     knobs = dict(defaults)
@@ -122,12 +123,12 @@ def address_knobs(defaults: dict[str, object], offered: list[str]) -> dict[str, 
     return knobs
 
 
-def top_k_max(defaults: dict[str, object]) -> int:
+def top_k_max(defaults: Knobs) -> int:
     """The slider's top: its usual range, or the server's default if that is higher."""
-    return max(TOP_K[1], int(str(defaults["top_k"])))
+    return max(TOP_K[1], int(defaults["top_k"]))
 
 
-def keep_in_address(defaults: dict[str, object]) -> None:
+def keep_in_address(defaults: Knobs) -> None:
     """Name in the page's address the knobs that differ from ``defaults`` (and only those:
     an unchanged session keeps a clean address)."""
     for key, default in defaults.items():
