@@ -38,10 +38,11 @@ def main() -> None:
     for dev in (rman(), pg()):
         docent = docent_for(dev, VARIANTS["default"])
         answerer = docent.answerer(docent.settings.model_copy(update={"reranker": args.reranker}))
+        collection = docent.collection()
         for q in dev.split(args.split):
             if q.answers:
-                found = answerer.search(q.text, docent.collection(), docent.settings.top_k)
-                cases.append((dev.name, q, found))
+                found = answerer.search(q.text, collection, docent.settings.top_k)
+                cases.append((dev.name, q, found, collection.load))
     grid = [Weights(*w) for w in itertools.product(*GRID.values())]
     if args.split == "report":
         grid = [WEIGHTS]
@@ -49,8 +50,10 @@ def main() -> None:
     for weights in grid:
         hits: dict[str, list[bool]] = {}
         chars = []
-        for name, q, found in cases:
-            answer = extractive_answer(found.query, found.query_vector, found.passages, weights)
+        for name, q, found, load in cases:
+            answer = extractive_answer(
+                found.query, found.query_vector, found.passages, weights, load
+            )
             hits.setdefault(name, []).append(contains_span(answer, q.answers))
             chars.append(len(answer))
         per_set = {k: float(np.mean(v)) for k, v in hits.items()}

@@ -224,7 +224,9 @@ class Answerer:
             return
         if self.llm is None:
             result.mode = "extractive"
-            answer = extractive_answer(result.query, found.query_vector, found.passages)
+            answer = extractive_answer(
+                result.query, found.query_vector, found.passages, load=collection.load
+            )
             self._finish(result, answer)
             result.timings["first_token"] = result.timings["total"] = time.perf_counter() - t0
             yield result.answer

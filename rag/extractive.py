@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.fragments import ChunkLoader, ends_inside, neighbour_ids, starts_inside, whole_sentence
 from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.render import images_as_text
@@ -54,6 +55,7 @@ WEIGHTS = Weights()
 class _Sentence:
     number: int  # its source's number (1-based)
     start: int  # where it starts in the passage
+    end: int  # where it ends
     index: int  # its position among the passage's sentences
     text: str
     score: float
@@ -61,10 +63,18 @@ class _Sentence:
 
 
 def extractive_answer(
-    query: str, query_vector: np.ndarray, sources: list[Passage], weights: Weights = WEIGHTS
+    query: str,
+    query_vector: np.ndarray,
+    sources: list[Passage],
+    weights: Weights = WEIGHTS,
+    load: ChunkLoader | None = None,
 ) -> str:
-    """Markdown: a note saying what this is, then quoted sentences each cited as ``[n]``."""
-    picked = pick_sentences(query, query_vector, sources, weights)
+    """Markdown: a note saying what this is, then quoted sentences each cited as ``[n]``.
+
+    With ``load`` (the collection's chunk reader), a sentence cut by its chunk's start or end
+    is quoted whole, completed from the neighbouring chunk (:mod:`rag.fragments`).
+    """
+    picked = pick_sentences(query, query_vector, sources, weights, load)
     parts: list[str] = []
     after_quote = False
     for n, sentence in picked:
@@ -99,10 +109,15 @@ def _code_block(sentence: str) -> str:
 
 
 def pick_sentences(
-    query: str, query_vector: np.ndarray, sources: list[Passage], weights: Weights = WEIGHTS
+    query: str,
+    query_vector: np.ndarray,
+    sources: list[Passage],
+    weights: Weights = WEIGHTS,
+    load: ChunkLoader | None = None,
 ) -> list[tuple[int, str]]:
     """``(source number, sentence)`` pairs: the best sentence's source first, then the
-    others in the order they were chosen; each source's sentences in text order."""
+    others in the order they were chosen; each source's sentences in text order. With
+    ``load``, sentences cut by a chunk boundary are completed from the neighbouring chunk."""
     sentences = _scored(query, query_vector, sources, weights)
     if not sentences:
         return [(n, clean(p.text)[:MAX_CHARS]) for n, p in enumerate(sources[:1], start=1)]
@@ -125,13 +140,34 @@ def pick_sentences(
     first: dict[int, int] = {}
     for i, c in enumerate(chosen):
         first.setdefault(c.number, i)
+    chosen.sort(key=lambda s: (first[s.number], s.start))
+    texts = _whole(chosen, sources, load) if load is not None else [s.text for s in chosen]
     seen: set[str] = set()
     out = []
-    for s in sorted(chosen, key=lambda s: (first[s.number], s.start)):
-        if s.text.lower() not in seen:  # overlapping chunks repeat sentences
-            seen.add(s.text.lower())
-            out.append((s.number, s.text))
+    for s, text in zip(chosen, texts, strict=True):
+        if text.lower() not in seen:  # overlapping chunks repeat sentences
+            seen.add(text.lower())
+            out.append((s.number, text))
     return out
+
+
+def _whole(chosen: list[_Sentence], sources: list[Passage], load: ChunkLoader) -> list[str]:
+    """The chosen sentences' texts, those cut by their chunk's start or end completed from
+    the neighbouring chunks (read in one go, and only if a sentence needs them)."""
+    wanted: list[str] = []
+    for s in chosen:
+        chunk = sources[s.number - 1].chunk
+        before, after = starts_inside(chunk, s.start), ends_inside(chunk, s.end)
+        wanted += neighbour_ids(chunk, before, after) if before or after else []
+    if not wanted:
+        return [s.text for s in chosen]
+    neighbours = load(wanted)
+    texts = []
+    for s in chosen:
+        whole = clean(whole_sentence(sources[s.number - 1].chunk, s.start, s.end, neighbours))
+        # a completion that would be cut again would lose the words the fragment had
+        texts.append(whole if len(whole) <= MAX_CHARS else s.text)
+    return texts
 
 
 def _led_in(best: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
@@ -180,7 +216,7 @@ def _scored(
             if text:
                 score = float(sims[i]) + weights.source / n
                 vector = None if vectors is None else vectors[i]
-                sentences.append(_Sentence(n, s, i, _cut(text), score, vector))
+                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector))
     words = set(tokenize([query])[0])
     if words and weights.words:
         for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):

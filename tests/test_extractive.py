@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
+
+import numpy as np
 import pytest
 
 from rag.answer import AnswerResult
-from rag.chunks import ChunkMeta, ChunkRecord
+from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
+from rag.fragments import whole_sentence
 from rag.passage import Passage
 from rag.sentences import clean, sentence_spans
 from rag.system import Docent
@@ -132,3 +136,51 @@ def test_code_spans_and_clean_keep_code_lines() -> None:
     assert spans[-2].startswith("```r") and spans[-2].endswith("```")
     assert clean(spans[-2]) == "```r\nx <- c(1, 2)\n\nmean(x)\n[1] 1.5\n```"
     assert clean("A PDF line\nbreak and hyph-\nenation.") == "A PDF line break and hyphenation."
+
+
+# A hard-wrapped text (as PDF pages and many .txt files are): the chunker breaks at line ends,
+# so the sentence about the key is cut between the first chunk and the second.
+ROTAS = [
+    f"Note {i}: the {name} rota is posted on the board by the lifts every week."
+    for i, name in enumerate(
+        ["cleaning", "kitchen", "parking", "security", "garden", "laundry", "printing", "reception"]
+    )
+]
+KEY = (
+    "The spare key to the boiler room is kept in the small blue tin on the top shelf behind "
+    "the reception desk, next to the first-aid kit and the torch."
+)
+FACILITIES = textwrap.fill(" ".join([*ROTAS, KEY, *ROTAS[:3]]), 72)
+
+
+def test_a_sentence_cut_by_a_chunk_boundary_is_quoted_whole(local: Docent) -> None:
+    assert ingest(local, ("facilities.txt", FACILITIES.encode())) == ["indexed"]
+    chunks = [" ".join(c.text.split()) for c in local.collection().rows.chunks()]
+    assert len(chunks) > 1 and not any(KEY in c for c in chunks)  # no chunk holds it whole
+    result, text = _offline(local, "Where is the spare key to the boiler room kept?")
+    assert f"> {KEY} [1]" in text
+    assert result.citations[0].passage.source == "facilities.txt"
+
+
+def _record(text: str, index: int, start: int, page: int | None = None) -> ChunkRecord:
+    spans = tuple(sentence_spans(text))
+    meta = ChunkMeta("f.pdf", "d" * 64, index, page, (), start, start + len(text), "pdf", spans)
+    return ChunkRecord(chunk_id(meta.doc_id, index), text, meta, np.zeros(2, np.float32))
+
+
+def test_a_fragment_is_completed_only_from_an_overlapping_chunk_of_its_page() -> None:
+    document = "It starts here. The tin holds the key\nto the boiler room. It ends here."
+    first = _record(document[:37], 0, 0, page=3)  # "... The tin holds the key"
+    second = _record(document[26:], 1, 26, page=3)  # "the key\nto the boiler room. ..."
+    end = first.meta.sentence_spans[-1]
+    whole = "The tin holds the key\nto the boiler room."
+    assert whole_sentence(first, *end, {second.chunk_id: second}) == whole
+    start = second.meta.sentence_spans[0]
+    assert whole_sentence(second, *start, {first.chunk_id: first}) == whole
+    # the next page may go on with anything (a footnote, a heading): left as it is
+    other_page = _record(document[26:], 1, 26, page=4)
+    assert whole_sentence(first, *end, {other_page.chunk_id: other_page}) == document[16:37]
+    # a neighbour that is not loaded, or a gap between the chunks: left as it is
+    assert whole_sentence(first, *end, {}) == document[16:37]
+    gap = _record(document[40:], 1, 40, page=3)
+    assert whole_sentence(first, *end, {gap.chunk_id: gap}) == document[16:37]

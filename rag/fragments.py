@@ -1,0 +1,74 @@
+"""Sentences cut by a chunk boundary, made whole again from the neighbouring chunk.
+
+Chunks are 200 tokens with a 30-token overlap, so a chunk often starts or ends inside a
+sentence ("…files containing messages that should be translated, declare"). Quoted as it is,
+such a fragment reads as a broken answer. Where the neighbouring chunk of the same document
+overlaps this one, the document's text runs on without a gap from one into the other, so the
+missing words are known exactly: the fragment is completed up to its sentence's start or
+end. A neighbour that does not overlap (the next block, another page) is left alone: the
+words there may not continue the sentence, and a quote cited to one page must come from it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+
+from rag.chunks import ChunkRecord, chunk_id
+from rag.sentences import is_code, sentence_spans
+
+# Loads chunks by id (Collection.load): neighbours are read only when a fragment needs one.
+ChunkLoader = Callable[[Sequence[str]], dict[str, ChunkRecord]]
+_ENDS = re.compile(r"[.!?:;)\]\"'”’…]\s*$")  # what a whole sentence (or a lead-in) ends with
+_CONTINUES = re.compile(r"^[a-z,;)\]]")  # what only the middle of a sentence starts with
+
+
+def starts_inside(chunk: ChunkRecord, start: int) -> bool:
+    """Whether the sentence at ``start`` is the chunk's first and begins mid-sentence."""
+    text = chunk.text[start:]
+    return not chunk.text[:start].strip() and bool(_CONTINUES.match(text)) and not is_code(text)
+
+
+def ends_inside(chunk: ChunkRecord, end: int) -> bool:
+    """Whether the sentence ending at ``end`` is the chunk's last and stops mid-sentence."""
+    text = chunk.text[:end]
+    return not chunk.text[end:].strip() and not _ENDS.search(text) and not is_code(text)
+
+
+def neighbour_ids(chunk: ChunkRecord, before: bool, after: bool) -> list[str]:
+    """Ids of the chunks before and/or after ``chunk`` in its document."""
+    index = chunk.meta.index
+    wanted = ([index - 1] if before and index > 0 else []) + ([index + 1] if after else [])
+    return [chunk_id(chunk.meta.doc_id, i) for i in wanted]
+
+
+def whole_sentence(
+    chunk: ChunkRecord, start: int, end: int, neighbours: dict[str, ChunkRecord]
+) -> str:
+    """The raw text of the sentence ``chunk.text[start:end]``, completed from the overlapping
+    neighbours in ``neighbours`` where it was cut; as it is where they do not overlap."""
+    meta = chunk.meta
+    head = tail = ""
+    previous = neighbours.get(chunk_id(meta.doc_id, meta.index - 1)) if meta.index > 0 else None
+    if previous is not None and starts_inside(chunk, start) and _overlaps(previous, chunk):
+        head = previous.text[: meta.char_start - previous.meta.char_start]
+        if _ENDS.search(head):  # the words before end a sentence: nothing was cut after all
+            head = ""
+    following = neighbours.get(chunk_id(meta.doc_id, meta.index + 1))
+    if following is not None and ends_inside(chunk, end) and _overlaps(chunk, following):
+        tail = following.text[meta.char_end - following.meta.char_start :]
+    if not head and not tail:
+        return chunk.text[start:end]
+    # The document's text around the chunk, without a gap: the sentence is the span of it
+    # that holds the fragment.
+    window = head + chunk.text + tail
+    middle = len(head) + (start + end) // 2
+    s, e = next(((s, e) for s, e in sentence_spans(window) if s <= middle < e), (0, 0))
+    return window[s:e] if e > s else chunk.text[start:end]
+
+
+def _overlaps(first: ChunkRecord, second: ChunkRecord) -> bool:
+    """Whether ``second`` picks up inside ``first``, on the same page: their texts then join
+    without a gap (the overlap is the same characters of the document in both)."""
+    a, b = first.meta, second.meta
+    return a.page == b.page and a.char_start < b.char_start < a.char_end <= b.char_end
