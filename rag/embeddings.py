@@ -95,7 +95,11 @@ class Embedder:
             EmbeddingModelError: the model cannot be loaded, or not run by ``backend``.
         """
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        # Its "Loading weights" bar is noise on every CLI call and in the server log: the
+        # weights are on disk, nothing is downloaded.
+        transformers_logging.disable_progress_bar()
         path = resolve_model_path(name)
         try:
             self.model = SentenceTransformer(path, device="cpu")

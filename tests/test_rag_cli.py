@@ -90,6 +90,7 @@ def test_ask_json_and_plain(data_dir: Path) -> None:
         "--json",
     )
     assert run.returncode == 0, run.stderr
+    assert run.stderr == ""  # no model-loading progress bar on a successful answer
     out = json.loads(run.stdout)
     assert out["mode"] == "extractive" and "waggle" in out["answer"]
     assert out["citations"][0]["page"] == 2 and out["sources"][0]["source"] == "facts.pdf"
