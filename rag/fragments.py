@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.chunks import ChunkRecord, chunk_id
-from rag.sentences import is_code, sentence_spans
+from rag.sentences import sentence_spans
 
 # Loads chunks by id (Collection.load): neighbours are read only when a fragment needs one.
 ChunkLoader = Callable[[Sequence[str]], dict[str, ChunkRecord]]
@@ -25,14 +25,14 @@ _CONTINUES = re.compile(r"^[a-z,;)\]]")  # what only the middle of a sentence st
 
 def starts_inside(chunk: ChunkRecord, start: int) -> bool:
     """Whether the sentence at ``start`` is the chunk's first and begins mid-sentence."""
-    text = chunk.text[start:]
-    return not chunk.text[:start].strip() and bool(_CONTINUES.match(text)) and not is_code(text)
+    return not chunk.text[:start].strip() and bool(_CONTINUES.match(chunk.text[start:]))
 
 
 def ends_inside(chunk: ChunkRecord, end: int) -> bool:
     """Whether the sentence ending at ``end`` is the chunk's last and stops mid-sentence."""
-    text = chunk.text[:end]
-    return not chunk.text[end:].strip() and not _ENDS.search(text) and not is_code(text)
+    text = chunk.text[:end].rstrip()
+    code = text.endswith(("```", "~~~"))  # a fenced block quoted whole ends with its fence
+    return not chunk.text[end:].strip() and not _ENDS.search(text) and not code
 
 
 def neighbour_ids(chunk: ChunkRecord, before: bool, after: bool) -> list[str]:
