@@ -7,8 +7,10 @@ quoted with the sentence after it when it only leads in (it ends with a colon, o
 or with the whole list it opens; a fenced code block is one "sentence", quoted as code;
 then the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources,
 each chosen for its score less its likeness to what is already quoted (maximal marginal
-relevance), so that four sentences say four things rather than one thing four ways.
-Weights were chosen on the tuning splits (``python -m bench.extractive``).
+relevance), so that four sentences say four things rather than one thing four ways. A
+sentence cut by its chunk's start or end is quoted whole, from the overlapping neighbour
+chunk (:mod:`rag.fragments`). Weights were chosen on the tuning splits
+(``python -m bench.extractive``).
 """
 
 from __future__ import annotations
