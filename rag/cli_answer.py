@@ -13,6 +13,7 @@ from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.errors import USER_ERRORS, report
 from rag.system import Docent
+from rag.transcript import source_labels
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -130,8 +131,9 @@ def _print_answer_notes(r: AnswerResult) -> None:
     if r.answer and r.mode == "llm":
         print(f"\n\n({len(r.citations)} citations kept, {r.removed_citations} removed)", end="")
     print("\n\nSources:")
-    for n, p in enumerate(r.sources, start=1):
-        print(f"  [{n}] {p.label}")
+    sources = [p.to_dict(n) for n, p in enumerate(r.sources, start=1)]
+    for source, label in zip(sources, source_labels(sources), strict=True):
+        print(f"  [{source['number']}] {label}")
     model = f", model {r.model}" if r.model else ""
     print(
         f"\nmode {r.mode}{model}, reranker {r.reranker}"

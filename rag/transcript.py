@@ -7,6 +7,7 @@ everything taken from documents (file names, headings, quoted text) is escaped a
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -52,3 +53,22 @@ def source_label(source: dict[str, Any]) -> str:
     if source.get("headings"):
         parts.append(str(source["headings"][-1]))
     return ", ".join(parts)
+
+
+OPENING_CHARS = 50  # how much of a passage tells it apart from one with the same label
+
+
+def source_labels(sources: list[dict[str, Any]]) -> list[str]:
+    """Each source's :func:`source_label`; sources that share one (several passages of one web
+    page or section) also show how their text begins, so they can be told apart unopened."""
+    labels = [source_label(source) for source in sources]
+    shared = {label for label, count in Counter(labels).items() if count > 1}
+    return [
+        f"{label} — “{_opening(source['text'])}”" if label in shared else label
+        for label, source in zip(labels, sources, strict=True)
+    ]
+
+
+def _opening(text: str) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= OPENING_CHARS else words[:OPENING_CHARS].rstrip() + "…"

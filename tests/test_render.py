@@ -6,7 +6,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from rag.render import plain, safe_markdown
-from rag.transcript import chat_markdown
+from rag.transcript import chat_markdown, source_labels
 
 # A viewer that renders raw HTML, as many Markdown viewers do (the downloaded transcript).
 VIEWER = MarkdownIt("commonmark", {"html": True})
@@ -80,3 +80,22 @@ def test_the_downloaded_transcript_is_inert_in_any_viewer(where: str) -> None:
     html = VIEWER.render(chat_markdown(messages))
     _assert_inert(html)
     assert "Sources" in html
+
+
+def test_sources_with_one_label_show_how_they_begin() -> None:
+    def source(text: str, page: int | None, headings: list[str]) -> dict[str, object]:
+        return {"source": "zlib.html", "page": page, "headings": headings, "text": text}
+
+    long = "Advanced applications may use   deflateSetDictionary to prime the compressor."
+    sources = [
+        source("The outer loop ends\nwhen no input is left.", None, ["Usage"]),
+        source(long, None, ["Usage"]),
+        source("Z_STREAM_END is checked later.", None, ["Errors"]),
+        source("Z_STREAM_END is checked later.", 2, ["Usage"]),
+    ]
+    assert source_labels(sources) == [
+        "zlib.html, Usage — “The outer loop ends when no input is left.”",
+        "zlib.html, Usage — “Advanced applications may use deflateSetDictionary…”",
+        "zlib.html, Errors",  # labels of their own need nothing more
+        "zlib.html, p. 2, Usage",
+    ]

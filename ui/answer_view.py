@@ -12,7 +12,7 @@ import streamlit as st
 
 from rag.attribution import ADDED, annotate
 from rag.render import plain, safe_markdown
-from rag.transcript import source_label
+from rag.transcript import source_labels
 
 MODE_BADGES = {
     "llm": ("🧠", "Answer written by the LLM from the sources below."),
@@ -37,11 +37,12 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
     icon, why = MODE_BADGES[answer["mode"]]
     st.caption(f"{icon} {why}")
     cited = {c["number"] for c in answer["citations"]}
-    for source in answer["sources"]:
+    labels = source_labels(answer["sources"])
+    for source, label in zip(answer["sources"], labels, strict=True):
         n = source["number"]
         mark = "📌 " if n in cited else ""
         old = " (since replaced or deleted)" if gone and source["chunk_id"] in gone else ""
-        with st.expander(f"{mark}[{n}] {plain(source_label(source))}{old}"):
+        with st.expander(f"{mark}[{n}] {plain(label)}{old}"):
             if old:
                 st.caption(
                     "🕰 This passage is from a version of the document that was replaced or "
