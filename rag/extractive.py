@@ -156,17 +156,18 @@ def pick_sentences(
 def _whole(chosen: list[_Sentence], sources: list[Passage], load: ChunkLoader) -> list[str]:
     """The chosen sentences' texts, those cut by their chunk's start or end completed from
     the neighbouring chunks (read in one go, and only if a sentence needs them)."""
-    wanted: list[str] = []
-    for s in chosen:
-        chunk = sources[s.number - 1].chunk
-        before, after = starts_inside(chunk, s.start), ends_inside(chunk, s.end)
-        wanted += neighbour_ids(chunk, before, after) if before or after else []
+    chunks = [sources[s.number - 1].chunk for s in chosen]
+    cuts = [
+        (starts_inside(c, s.start), ends_inside(c, s.end))
+        for s, c in zip(chosen, chunks, strict=True)
+    ]
+    wanted = [i for c, cut in zip(chunks, cuts, strict=True) for i in neighbour_ids(c, *cut)]
     if not wanted:
         return [s.text for s in chosen]
     neighbours = load(wanted)
     texts = []
-    for s in chosen:
-        whole = clean(whole_sentence(sources[s.number - 1].chunk, s.start, s.end, neighbours))
+    for s, chunk, cut in zip(chosen, chunks, cuts, strict=True):
+        whole = clean(whole_sentence(chunk, s.start, s.end, neighbours)) if any(cut) else s.text
         # a completion that would be cut again would lose the words the fragment had
         texts.append(whole if len(whole) <= MAX_CHARS else s.text)
     return texts
