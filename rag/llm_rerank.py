@@ -38,13 +38,21 @@ class LLMReranker:
     model, :func:`rag.learned.answerability`); the grade is kept in ``scores.llm``.
     """
 
-    confidence = staticmethod(answerability)  # the grade orders; the offline model decides
-
     def __init__(self, llm: ChatLLM, context_tokens: int) -> None:
         self.llm = llm
         self.context_tokens = context_tokens
         self.name = f"llm ({llm.model})"
         self.threshold = answerability_threshold()
+        self._judged: tuple[tuple[bytes, frozenset[str]], float] | None = None
+
+    def confidence(self, query_vector: np.ndarray, passages: list[Passage]) -> float:
+        """P(the question is answered): the learned answerability model's, as offline (the
+        grade orders; the offline model decides). Whatever their order, the same candidates
+        give the same answer, so the one :meth:`rerank` computed is reused."""
+        key = _key(query_vector, passages)
+        if self._judged is not None and self._judged[0] == key:
+            return self._judged[1]
+        return answerability(query_vector, passages)
 
     def rerank(
         self, query: str, query_vector: np.ndarray, passages: list[Passage]
@@ -56,7 +64,9 @@ class LLMReranker:
         """
         score_relevance(query_vector, passages)
         window = self._fit(query, passages[:WINDOW])
-        if not window or answerability(query_vector, passages) < self.threshold:
+        judged = answerability(query_vector, passages)
+        self._judged = (_key(query_vector, passages), judged)
+        if not window or judged < self.threshold:
             return passages  # nothing to grade, or "not in your documents": save the call
         messages = [
             {"role": "system", "content": GRADER_PROMPT},
@@ -81,6 +91,11 @@ class LLMReranker:
                 break
             fitted.append(passage)
         return fitted
+
+
+def _key(query_vector: np.ndarray, passages: list[Passage]) -> tuple[bytes, frozenset[str]]:
+    """What answerability depends on: the question's vector and the set of candidates."""
+    return query_vector.tobytes(), frozenset(p.chunk_id for p in passages)
 
 
 def parse_grades(reply: str, expected: int) -> list[float]:

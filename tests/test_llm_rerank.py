@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from rag.answer import AnswerResult
+from rag.learned import LearnedReranker
 from rag.llm_rerank import GRADER_PROMPT, parse_grades
+from rag.passage import Passage
 from rag.system import Docent, make_reranker
 from tests.llm_stub import LLMStub, Reply
 
@@ -66,6 +69,24 @@ def test_no_grading_call_when_the_documents_do_not_cover_it(facts: Docent) -> No
         stream = facts.ask("Which football club won the 1974 cup final?", settings=settings)
         "".join(stream)
     assert stream.result.mode == "not-found" and stub.requests == []
+
+
+def test_answerability_is_judged_once_a_question(
+    facts: Docent, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[float] = []
+    judge = LearnedReranker.answerability
+
+    def counted(self: LearnedReranker, query_vector: np.ndarray, passages: list[Passage]) -> float:
+        calls.append(judge(self, query_vector, passages))
+        return calls[-1]
+
+    grades = {"grades": [5] * len(_fused_pages(facts))}
+    monkeypatch.setattr(LearnedReranker, "answerability", counted)
+    with LLMStub([Reply(json.dumps(grades)), Reply("Bees dance [1].")]) as stub:
+        result = _ask(facts, stub)
+    assert len(calls) == 1  # the refusal check before grading is reused as the confidence
+    assert result.confidence == calls[0] and result.mode == "llm"
 
 
 def test_llm_reranker_without_an_llm_falls_back_with_a_warning(facts: Docent) -> None:
