@@ -127,6 +127,24 @@ def test_hostile_names_and_text_are_inert(app_env: Path) -> None:
     )
 
 
+def test_sources_of_one_file_and_section_show_how_they_begin(app_env: Path) -> None:
+    # A text file has no pages or headings: every passage of it has the same label.
+    hive = [
+        "Foragers leave the hive at dawn and visit hundreds of flowers on each trip.",
+        "Nurse bees feed the larvae with royal jelly during their first days.",
+        "Guard bees stand at the entrance and turn away wasps and robber bees.",
+        "In winter the colony clusters around the queen and shivers to make heat.",
+    ]
+    text = "\n\n".join(" ".join([line] * 12) for line in hive)
+    at = _app()
+    _upload(at, [("hive.txt", text.encode(), "text/plain")])
+    _ask(at, "What do the bees of a hive do?")
+    labels = [label for label in _labels(at) if "hive.txt" in label]
+    assert len(labels) >= 2, _labels(at)
+    assert all(" — “" in label for label in labels)  # the opening of each passage...
+    assert len({label.split("] ", 1)[1] for label in labels}) == len(labels)  # ...tells them apart
+
+
 def test_sessions_keep_their_own_chat(app_env: Path) -> None:
     # AppTest is not thread-safe, so this checks isolation; the browser test checks concurrency.
     first, second = _app(), _app()
