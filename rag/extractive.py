@@ -9,8 +9,8 @@ then the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES`
 each chosen for its score less its likeness to what is already quoted (maximal marginal
 relevance), so that four sentences say four things rather than one thing four ways. A
 sentence cut by its chunk's start or end is quoted whole, from the overlapping neighbour
-chunk (:mod:`rag.fragments`). Weights were chosen on the tuning splits
-(``python -m bench.extractive``).
+chunk (:mod:`rag.fragments`), or marked with "…" where it runs on to another page.
+Weights were chosen on the tuning splits (``python -m bench.extractive``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.fragments import ChunkLoader, ends_inside, neighbour_ids, starts_inside, whole_sentence
+from rag.fragments import (
+    ChunkLoader,
+    across_pages,
+    ends_inside,
+    marked,
+    neighbour_ids,
+    starts_inside,
+    whole_sentence,
+)
 from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.render import images_as_text
@@ -162,14 +170,17 @@ def _whole(chosen: list[_Sentence], sources: list[Passage], load: ChunkLoader) -
         for s, c in zip(chosen, chunks, strict=True)
     ]
     wanted = [i for c, cut in zip(chunks, cuts, strict=True) for i in neighbour_ids(c, *cut)]
-    if not wanted:
-        return [s.text for s in chosen]
-    neighbours = load(wanted)
+    neighbours = load(wanted) if wanted else {}
     texts = []
     for s, chunk, cut in zip(chosen, chunks, cuts, strict=True):
-        whole = clean(whole_sentence(chunk, s.start, s.end, neighbours)) if any(cut) else s.text
-        # a completion that would be cut again would lose the words the fragment had
-        texts.append(whole if len(whole) <= MAX_CHARS else s.text)
+        if not any(cut):
+            texts.append(s.text)
+            continue
+        whole = clean(whole_sentence(chunk, s.start, s.end, neighbours))
+        if len(whole) > MAX_CHARS:  # completed, it would be cut again: the fragment, marked
+            texts.append(marked(s.text, *cut))
+        else:
+            texts.append(marked(whole, *across_pages(chunk, s.start, s.end, neighbours)))
     return texts
 
 

@@ -7,6 +7,7 @@ overlaps this one, the document's text runs on without a gap from one into the o
 missing words are known exactly: the fragment is completed up to its sentence's start or
 end. A neighbour that does not overlap (the next block, another page) is left alone: the
 words there may not continue the sentence, and a quote cited to one page must come from it.
+A sentence cut by a page break is marked with "…" where its words run on (:func:`across_pages`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.chunks import ChunkRecord, chunk_id
-from rag.sentences import sentence_spans
+from rag.sentences import is_code, sentence_spans
 
 # Loads chunks by id (Collection.load): neighbours are read only when a fragment needs one.
 ChunkLoader = Callable[[Sequence[str]], dict[str, ChunkRecord]]
@@ -65,6 +66,38 @@ def whole_sentence(
     middle = len(head) + (start + end) // 2
     s, e = next(((s, e) for s, e in sentence_spans(window) if s <= middle < e), (0, 0))
     return window[s:e] if e > s else chunk.text[start:end]
+
+
+def across_pages(
+    chunk: ChunkRecord, start: int, end: int, neighbours: dict[str, ChunkRecord]
+) -> tuple[bool, bool]:
+    """Whether the sentence ``chunk.text[start:end]`` runs on from the previous page and onto
+    the next one: the chunk's neighbour there is on another page, and the text joins (this
+    side of the break does not end a sentence, the other does not start one). Such a
+    sentence is not completed (a quote cited to one page comes from it): it is marked."""
+    meta = chunk.meta
+    before = after = False
+    previous = neighbours.get(chunk_id(meta.doc_id, meta.index - 1)) if meta.index > 0 else None
+    if previous is not None and starts_inside(chunk, start) and _other_page(previous, chunk):
+        before = not _ENDS.search(previous.text)
+    following = neighbours.get(chunk_id(meta.doc_id, meta.index + 1))
+    if following is not None and ends_inside(chunk, end) and _other_page(chunk, following):
+        after = bool(_CONTINUES.match(following.text))
+    return before, after
+
+
+def marked(text: str, cut_start: bool, cut_end: bool) -> str:
+    """``text`` with "…" on each side where it is cut, so a quote that stops at a page break
+    reads as the excerpt it is, not as a broken sentence."""
+    head = "…" if cut_start and _CONTINUES.match(text) else ""
+    tail = "…" if cut_end and not _ENDS.search(text) and not is_code(text) else ""
+    return f"{head}{text}{tail}"
+
+
+def _other_page(first: ChunkRecord, second: ChunkRecord) -> bool:
+    """Whether both chunks have pages and ``second`` is on another one."""
+    a, b = first.meta.page, second.meta.page
+    return a is not None and b is not None and a != b
 
 
 def _overlaps(first: ChunkRecord, second: ChunkRecord) -> bool:

@@ -11,7 +11,7 @@ from rag.answer import AnswerResult
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
-from rag.fragments import whole_sentence
+from rag.fragments import across_pages, marked, whole_sentence
 from rag.passage import Passage
 from rag.sentences import clean, sentence_spans
 from rag.system import Docent
@@ -184,3 +184,43 @@ def test_a_fragment_is_completed_only_from_an_overlapping_chunk_of_its_page() ->
     assert whole_sentence(first, *end, {}) == document[16:37]
     gap = _record(document[40:], 1, 40, page=3)
     assert whole_sentence(first, *end, {gap.chunk_id: gap}) == document[16:37]
+
+
+def test_a_sentence_cut_by_a_page_break_is_marked_as_cut(local: Docent) -> None:
+    # The quote cited to page 1 cannot borrow page 2's words: it says where words are missing.
+    half = KEY.index(" on the top shelf")
+    pages = [" ".join([*ROTAS, KEY[:half]]), " ".join([KEY[half + 1 :], *ROTAS[:4]])]
+    assert ingest(local, ("facilities.pdf", _pdf(pages))) == ["indexed"]
+    _, text = _offline(local, "Where is the spare key to the boiler room kept?")
+    assert f"> {KEY[:half]}… [" in text
+
+
+def test_only_a_sentence_that_runs_on_to_another_page_is_marked() -> None:
+    document = "It starts here. The tin holds the key\n\nto the boiler room. It ends here."
+    first = _record(document[:37], 0, 0, page=3)  # "... The tin holds the key"
+    end = first.meta.sentence_spans[-1]
+    next_page = _record(document[39:], 1, 39, page=4)  # "to the boiler room. ..."
+    assert across_pages(first, *end, {next_page.chunk_id: next_page}) == (False, True)
+    start = next_page.meta.sentence_spans[0]
+    assert across_pages(next_page, *start, {first.chunk_id: first}) == (True, False)
+    assert marked("The tin holds the key", False, True) == "The tin holds the key…"
+    assert marked("to the boiler room.", True, False) == "…to the boiler room."
+    # the next page starts a sentence, or the next block of a page-less file: nothing missing
+    heading = _record("Boiler room. It ends here.", 1, 39, page=4)
+    assert across_pages(first, *end, {heading.chunk_id: heading}) == (False, False)
+    first_html = _record(document[:37], 0, 0)
+    next_block = _record(document[39:], 1, 39)
+    assert across_pages(first_html, *end, {next_block.chunk_id: next_block}) == (False, False)
+    assert marked("The key is kept here.", True, True) == "The key is kept here."
+
+
+def _pdf(pages: list[str]) -> bytes:
+    """A PDF of body text only, one string a page (no headings to end a sentence early)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    for body in pages:
+        pdf.add_page()
+        pdf.multi_cell(0, 6, body)
+    return bytes(pdf.output())
