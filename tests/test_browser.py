@@ -133,21 +133,26 @@ def test_two_browser_sessions_ask_at_once(app_url: str, tmp_path: Path) -> None:
             browser.close()
 
 
-def test_indexing_goes_on_after_a_reload(app_url: str) -> None:
+def test_indexing_goes_on_after_a_reload(app_url: str, tmp_path: Path) -> None:
     # H10: reloading during indexing silently abandoned the ingest (nothing stored, no word).
+    # Then: the new session showed the progress but never said which file had failed.
     from playwright.sync_api import expect
 
+    broken = tmp_path / "broken.pdf"
+    broken.write_bytes(b"not a PDF at all, just text with a .pdf name")
     with chromium_page("browser-reload-failure", wide=False) as page:
         page.goto(app_url)
         ready(page)
-        page.locator("input[type=file]").set_input_files(str(PDFS / "R-intro.pdf"))
+        page.locator("input[type=file]").set_input_files([str(PDFS / "R-intro.pdf"), str(broken)])
         page.get_by_role("button", name="Index").click()
-        expect(page.get_by_text("Indexing 1 file(s)")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Indexing 2 file(s)")).to_be_visible(timeout=60_000)
         page.reload()  # the old session is gone; the job is not
         ready(page)
-        expect(page.get_by_text("Indexing 1 file(s)")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Indexing 2 file(s)")).to_be_visible(timeout=60_000)
         expect(page.get_by_text("1 document", exact=True)).to_be_visible(timeout=300_000)
         expect(page.get_by_text("R-intro.pdf").first).to_be_visible()
+        expect(page.get_by_text("broken.pdf").first).to_be_visible()  # how it ended, too
+        expect(page.get_by_text("failed", exact=True)).to_be_visible()
         box = page.get_by_placeholder("Ask a question about your documents")
         expect(box).to_be_enabled(timeout=60_000)
 

@@ -178,9 +178,11 @@ def indexing(jobs: IngestJobs, name: str, user: User) -> None:
         state().watching = bool(running)
 
     watch()
-    job = jobs.get(state().job_id)
-    if job is not None and job.done and job.collection == name:
-        show_results(job)
+    # How the user's latest upload ended, whichever session sent it: a reload during indexing
+    # starts a new session, which must still say how each file ended.
+    mine = [j for j in jobs.for_collection(name) if j.user == user.name]
+    if mine and mine[-1].done:
+        show_results(mine[-1])
 
 
 def show_job(job: IngestJob, viewer: User) -> None:
@@ -194,7 +196,7 @@ def show_job(job: IngestJob, viewer: User) -> None:
 
 
 def show_results(job: IngestJob) -> None:
-    """How each file of the session's last job ended."""
+    """How each file of the user's last upload ended."""
     if job.error:
         st.error(plain(job.error))
     for r in job.results or []:
