@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         answerer, collection = docent.answerer(), existing_collection(docent, user)
         questions = read_questions(args.questions) if args.questions else [args.question]
         as_json = args.json or args.questions is not None
+        failed = False
         for question in questions:
             if args.command == "search":
                 _print_search(answerer.search(question, collection, args.k), as_json)
@@ -106,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
                     for delta in stream:
                         print(delta, end="", flush=True)
                     _print_answer_notes(stream.result)
-        return 0
+                failed = failed or stream.result.mode == "error"
+        return 1 if failed else 0  # a script must see that a question went unanswered
     except USER_ERRORS as exc:
         return report(exc)
 
@@ -130,8 +132,8 @@ def _print_search(result: SearchResult, as_json: bool) -> None:
 def _print_answer_notes(r: AnswerResult) -> None:
     if r.answer and r.mode == "llm":
         print(f"\n\n({len(r.citations)} citations kept, {r.removed_citations} removed)", end="")
-    print("\n\nSources:")
     sources = [p.to_dict(n) for n, p in enumerate(r.sources, start=1)]
+    print("\n\nSources:" if sources else "\n")
     for source, label in zip(sources, source_labels(sources), strict=True):
         print(f"  [{source['number']}] {label}")
     model = f", model {r.model}" if r.model else ""

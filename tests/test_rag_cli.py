@@ -106,6 +106,14 @@ def test_ask_json_and_plain(data_dir: Path) -> None:
     assert "mode extractive" in plain.stdout
 
 
+def test_a_question_too_long_to_take_exits_1_without_sources(data_dir: Path) -> None:
+    question = "Why do honey bees dance? " * 400  # over the 1,000-token limit
+    run = _rag("ask", question, "--collection", "cli", "--data-dir", data_dir)
+    assert run.returncode == 1, run.stderr
+    assert "tokens long" in run.stdout and "mode error" in run.stdout
+    assert "Sources:" not in run.stdout  # nothing was searched
+
+
 def test_batch_questions_in_order(data_dir: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(

@@ -99,3 +99,13 @@ def test_sources_with_one_label_show_how_they_begin() -> None:
         "zlib.html, Errors",  # labels of their own need nothing more
         "zlib.html, p. 2, Usage",
     ]
+
+
+def test_the_badge_blames_the_llm_only_when_it_failed() -> None:
+    from ui.answer_view import badge
+
+    searched = {"mode": "error", "sources": [{"number": 1}]}
+    assert "LLM endpoint failed" in badge(searched)
+    too_long = {"mode": "error", "sources": []}  # refused before any search: no LLM involved
+    assert "LLM" not in badge(too_long) and "did not search" in badge(too_long)
+    assert "Quoted" in badge({"mode": "extractive", "sources": []})

@@ -22,6 +22,15 @@ MODE_BADGES = {
 }
 
 
+def badge(answer: dict[str, Any]) -> str:
+    """How the answer was made, in a line. An error before any search (a question too long
+    to take) is not the LLM's failure, and with no LLM configured there is no endpoint."""
+    if answer["mode"] == "error" and not answer["sources"]:
+        return "⚠️ Docent did not search for this one: the reason is above."
+    icon, why = MODE_BADGES[answer["mode"]]
+    return f"{icon} {why}"
+
+
 def answer_text(answer: dict[str, Any]) -> str:
     """The answer as shown: with the citations Docent added and its quiet notes."""
     return safe_markdown(annotate(answer["answer"], answer.get("support") or [], "streamlit"))
@@ -34,8 +43,7 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
         answer: the answer's JSON form (``AnswerResult.to_dict()``).
         gone: chunk ids no longer in the collection: those sources are marked so.
     """
-    icon, why = MODE_BADGES[answer["mode"]]
-    st.caption(f"{icon} {why}")
+    st.caption(badge(answer))
     cited = {c["number"] for c in answer["citations"]}
     labels = source_labels(answer["sources"])
     for source, label in zip(answer["sources"], labels, strict=True):
