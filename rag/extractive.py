@@ -152,12 +152,25 @@ def pick_sentences(
         first.setdefault(c.number, i)
     chosen.sort(key=lambda s: (first[s.number], s.start))
     texts = _whole(chosen, sources, load) if load is not None else [s.text for s in chosen]
-    seen: set[str] = set()
-    out = []
-    for s, text in zip(chosen, texts, strict=True):
-        if text.lower() not in seen:  # overlapping chunks repeat sentences
-            seen.add(text.lower())
-            out.append((s.number, text))
+    return _distinct([s.number for s in chosen], texts)
+
+
+def _distinct(numbers: list[int], texts: list[str]) -> list[tuple[int, str]]:
+    """``(number, text)`` pairs without repeats: overlapping chunks hold the same sentence,
+    whole in one and cut in the other, so a text inside one already quoted is dropped, and
+    one that holds an earlier quote takes its place."""
+    out: list[tuple[int, str]] = []
+    keys: list[str] = []
+    for number, text in zip(numbers, texts, strict=True):
+        key = " ".join(text.lower().strip("…").split())
+        if any(key in k for k in keys):
+            continue
+        inside = next((i for i, k in enumerate(keys) if k in key), None)
+        if inside is None:
+            out.append((number, text))
+            keys.append(key)
+        else:
+            out[inside], keys[inside] = (number, text), key
     return out
 
 

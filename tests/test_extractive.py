@@ -53,6 +53,18 @@ def test_quoted_sentences_say_different_things(embedder: Embedder) -> None:
     assert SENTENCES[7] not in varied
 
 
+def test_a_sentence_two_overlapping_passages_hold_is_quoted_once(embedder: Embedder) -> None:
+    # Neighbouring chunks overlap: one holds the sentence whole, the next only its tail.
+    whole = "The nobody user, UID 65534, owns no files and runs daemons that need no rights."
+    tail = "UID 65534, owns no files and runs daemons that need no rights."
+    first = _passage(embedder, ["Users and groups of the system.", tail])
+    second = _passage(embedder, [whole, "Group ids are listed in the group file."])
+    question = "What is the UID of the nobody user?"
+    vector = embedder.encode([question])[0]
+    picked = [s for _, s in pick_sentences(question, vector, [first, second])]
+    assert picked.count(whole) == 1 and tail not in picked
+
+
 def test_an_image_in_a_quote_is_named_not_linked(embedder: Embedder) -> None:
     sentence = "The storage server is in rack 4 ![rack photo](http://127.0.0.1:9/t.png) of room B."
     passage = _passage(embedder, [sentence])
