@@ -30,19 +30,23 @@ def load_docx(name: str, data: bytes, max_expanded: int) -> LoadedDocument:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile:
-        raise IngestError(name, "is not a valid Word document (not a zip archive)") from None
+        raise IngestError(
+            name, "the file is not a valid Word document (not a zip archive)"
+        ) from None
     with archive:
         check_archive(name, archive, len(data), max_expanded)
         try:
             document = archive.open("word/document.xml")
         except KeyError:
-            raise IngestError(name, "is not a valid Word document (no word/document.xml)") from None
+            raise IngestError(
+                name, "the file is not a valid Word document (no word/document.xml)"
+            ) from None
         levels = _heading_levels(archive)
         try:
             with document:
                 return LoadedDocument(name, "docx", 0, _blocks(document, levels))
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
-            raise IngestError(name, f"is not a valid Word document ({exc})") from exc
+            raise IngestError(name, f"the file is not a valid Word document ({exc})") from exc
 
 
 def check_archive(name: str, archive: zipfile.ZipFile, size: int, max_expanded: int) -> None:

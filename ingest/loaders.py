@@ -84,7 +84,7 @@ def load_bytes(
         )
     doc = load_docx(name, data, max_expanded) if kind == "docx" else _LOADERS[kind](name, data)
     if not any(b.text.strip() for b in doc.blocks):
-        raise IngestError(name, "contains no readable text")
+        raise IngestError(name, "the file contains no readable text")
     return doc
 
 
@@ -197,7 +197,7 @@ def _load_csv(name: str, data: bytes) -> LoadedDocument:
     try:
         rows = list(csv.reader(io.StringIO(text), dialect))
     except csv.Error as exc:
-        raise IngestError(name, f"is not valid CSV ({exc})") from exc
+        raise IngestError(name, f"the file is not valid CSV ({exc})") from exc
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if len(rows) < 2:
         raise IngestError(name, "the CSV has a header but no data rows")

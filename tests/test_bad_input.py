@@ -90,11 +90,11 @@ CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("binary.txt", lambda: random.Random(1).randbytes(4096), "binary"),
     ("bomb.docx", _zip_bomb_docx, "DOCENT_MAX_EXPANDED_MB"),
     ("padded.docx", _padded_bomb_docx, "word/document.xml would expand"),
-    ("notzip.docx", lambda: b"this is not a zip file at all", "not a zip"),
+    ("notzip.docx", lambda: b"not a zip file at all", "the file is not a valid Word document"),
     (
         "scripts.html",
         lambda: b"<html><script>var a = 1;</script><style>p{}</style></html>",
-        "no readable text",
+        "the file contains no readable text",
     ),
     ("nul.txt", lambda: b"hello\x00world, text with a NUL in the middle", "NUL"),
     ("image.png", lambda: b"\x89PNG\r\n\x1a\n...", "unsupported file type"),
