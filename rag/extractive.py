@@ -102,7 +102,11 @@ def extractive_answer(
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    """A quote shown as written: brackets, asterisks, tildes and underscores that would start
+    emphasis or strike-through ("*/ /*" in a C comment) escaped; an underscore inside a word
+    (``R_LIBS_USER``) starts nothing and is left alone, so identifiers stay readable."""
+    text = re.sub(r"([\\\[\]*~])", r"\\\1", text)
+    return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
 
 
 def _code_block(sentence: str) -> str:

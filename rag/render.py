@@ -16,7 +16,17 @@ from rag.markdown import map_prose
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
 _IMAGE = re.compile(r"!\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
-_LINK = re.compile(r"\[([^\]\n]*)\]\(\s*<?([^)\s>]*)>?(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)")
+# A link's text may hold escaped brackets ("\]" does not close it) and one level of balanced
+# ones ("[see [1]]"); its address one level of balanced parentheses ("javascript:alert(1)"),
+# as CommonMark allows. The second form (no nesting) catches what the first leaves, so nothing
+# that renders as a link is missed.
+_PLAIN = r"(?:\\.|[^\[\]\\\n])"
+_TEXT = r"\[((?:" + _PLAIN + r"|\[" + _PLAIN + r"*\])*)\]"
+_TITLE = r"(?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\)"
+_LINKS = (
+    re.compile(_TEXT + r"\(\s*<?((?:[^()\s>]|\([^()\s>]*\))*)>?" + _TITLE),
+    re.compile(_TEXT + r"\(\s*<?([^)\s>]*)>?" + _TITLE),
+)
 _REF_DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:\s*<?(\S*?)>?(?=\s|$)", re.M)
 
 
@@ -28,7 +38,8 @@ def safe_markdown(text: str) -> str:
 def _sanitise(prose: str) -> str:
     prose = prose.replace("<", "&lt;")  # raw HTML and <scheme:...> autolinks become text
     prose = _IMAGE.sub(lambda m: f"\\[image: {plain(m.group(1)) or 'untitled'}\\]", prose)
-    prose = _LINK.sub(_link, prose)
+    for link in _LINKS:
+        prose = link.sub(_link, prose)
     return _REF_DEFINITION.sub(_definition, prose)
 
 

@@ -13,6 +13,7 @@ from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
 from rag.fragments import across_pages, marked, whole_sentence
 from rag.passage import Passage
+from rag.render import safe_markdown
 from rag.sentences import clean, sentence_spans
 from rag.system import Docent
 from tests.conftest import ingest
@@ -72,6 +73,19 @@ def test_an_image_in_a_quote_is_named_not_linked(embedder: Embedder) -> None:
     answer = extractive_answer(question, embedder.encode([question])[0], [passage])
     assert "> The storage server is in rack 4 \\[image: rack photo\\] of room B. [1]" in answer
     assert "127.0.0.1" not in answer and "](" not in answer
+
+
+def test_a_quote_shows_its_text_as_written(embedder: Embedder) -> None:
+    from markdown_it import MarkdownIt
+
+    sentence = "Zlib was written by Mark Adler */ /* set R_LIBS_USER to ~/R and _never_ *unset* it."
+    passage = _passage(embedder, [sentence])
+    question = "Who wrote zlib?"
+    answer = extractive_answer(question, embedder.encode([question])[0], [passage])
+    html = MarkdownIt("commonmark").enable("strikethrough").render(safe_markdown(answer))
+    assert "<em>" not in html.split("</p>", 1)[1] and "<s>" not in html  # no emphasis, no strike
+    assert "Mark Adler */ /* set R_LIBS_USER to ~/R and _never_ *unset* it." in html
+    assert "R_LIBS_USER" in answer  # identifiers stay readable where the answer is read raw
 
 
 def test_the_best_sentence_leads_even_from_a_lower_ranked_source(embedder: Embedder) -> None:

@@ -35,6 +35,19 @@ def test_safe_markdown_keeps_text_and_safe_links_only() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # shown as text, not run
 
 
+def test_links_with_parentheses_or_escaped_brackets() -> None:
+    # A javascript: address with parentheses left a stray ")"; an escaped quote of a link
+    # ("\\[click me\\](...)", how the offline answer quotes one) lost its brackets.
+    assert safe_markdown("[click](javascript:alert(1)) end") == "click (link removed) end"
+    assert safe_markdown("[ok](https://e.org/a_(b))") == "[ok](https://e.org/a_(b))"
+    quoted = "\\[click me\\](javascript:alert(2))"
+    html = VIEWER.render(safe_markdown(quoted))
+    assert "[click me](javascript:alert(2))" in html and "<a " not in html
+    sneaky = ["[see [1]](javascript:x)", "[a\\](b) c](javascript:x)", "\\\\[x](javascript:y)"]
+    for text in [*sneaky, "[x](javascript:f(1)"]:
+        _assert_inert(VIEWER.render(safe_markdown(text)))
+
+
 def test_code_is_left_exactly_as_written() -> None:
     text = "R prints `x[1] <- 2` and:\n\n```r\n> x <- c(1, 2)\n[1] 42\n![not](an image)\n```\n"
     assert safe_markdown(text) == text  # nothing in code is rewritten
