@@ -4,13 +4,13 @@ Each sentence of the best sources is scored by its own vector's similarity to th
 (sentence vectors come from ingest, so this costs dot products, not a model call), by how
 many of the question's words it holds, and by how well its passage ranked. The best one is
 quoted with the sentence after it when it only leads in (it ends with a colon, or is short),
-or with the whole list it opens; a fenced code block is one "sentence", quoted as code;
-then the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources,
-each chosen for its score less its likeness to what is already quoted (maximal marginal
-relevance), so that four sentences say four things rather than one thing four ways. A
-sentence cut by its chunk's start or end is quoted whole, from the overlapping neighbour
-chunk (:mod:`rag.fragments`), or marked with "…" where it runs on to another page.
-Weights were chosen on the tuning splits (``python -m bench.extractive``).
+or with the whole list it opens; a fenced code block is one "sentence", quoted as code, and
+so are table rows (one a line); then the next ones, up to :data:`MAX_SENTENCES` from at most
+:data:`MAX_SOURCES` sources, each chosen for its score less its likeness to what is already
+quoted (maximal marginal relevance), so that four sentences say four things rather than one
+thing four ways. A sentence cut by its chunk's start or end is quoted whole, from the
+overlapping neighbour chunk (:mod:`rag.fragments`), or marked with "…" where it runs on to
+another page. Weights were chosen on the tuning splits (``python -m bench.extractive``).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from rag.fragments import (
 from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.render import images_as_text
-from rag.sentences import clean, is_code, sentence_spans
+from rag.sentences import clean, is_code, is_table, sentence_spans
 
 MAX_SENTENCES = 4
 MAX_SOURCES = 3
@@ -88,8 +88,9 @@ def extractive_answer(
     parts: list[str] = []
     after_quote = False
     for n, sentence in picked:
-        if is_code(sentence):  # code is shown as code, its citation after it
-            parts.append(("\n\n" if parts else "") + f"{_code_block(sentence)}\n\n[{n}]")
+        if is_code(sentence) or is_table(sentence):  # shown as code, its citation after it
+            block = _code_block(sentence) if is_code(sentence) else _fenced("", sentence)
+            parts.append(("\n\n" if parts else "") + f"{block}\n\n[{n}]")
             after_quote = False
             continue
         # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
@@ -117,9 +118,15 @@ def _code_block(sentence: str) -> str:
     body = lines[1:]
     if body and body[-1].strip() and set(body[-1].strip()) <= set("`~"):
         body = body[:-1]
-    longest = max((len(run) for line in body for run in re.findall(r"`+", line)), default=0)
+    return _fenced(info, "\n".join(body))
+
+
+def _fenced(info: str, body: str) -> str:
+    """``body`` in a fenced block, under a fence longer than any run of backticks in it.
+    Table rows are quoted so too: their lines and cells as written, whatever the format."""
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
     fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n" + "\n".join(body) + f"\n{fence}"
+    return f"{fence}{info}\n{body}\n{fence}"
 
 
 def pick_sentences(
@@ -257,7 +264,7 @@ def _scored(
 
 def _cut(text: str) -> str:
     """``text`` within its size limit: prose cut with "…", code cut after a whole line."""
-    if not is_code(text):
+    if not is_code(text) and not is_table(text):
         return text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else "")
     if len(text) <= MAX_CODE_CHARS:
         return text

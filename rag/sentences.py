@@ -55,10 +55,23 @@ def is_code(sentence: str) -> bool:
     return len(spans) == 1 and spans[0] == (0, len(stripped))
 
 
+def is_table(sentence: str) -> bool:
+    """Whether ``sentence`` is table rows: lines with the same number of "|" cell bars, two
+    or more rows of a Markdown table (``| a | b |``) or three or more of a Word table as
+    Docent loads it (``a | b``). Wrapped prose that mentions "|" rarely keeps one count."""
+    lines = [line.strip() for line in sentence.strip().splitlines() if line.strip()]
+    bars = {line.count("|") for line in lines}
+    if len(lines) < 2 or len(bars) != 1 or bars == {0}:
+        return False
+    return all(line.startswith("|") for line in lines) or len(lines) >= 3
+
+
 def clean(sentence: str) -> str:
     """One line: PDF line breaks and hyphenation joined, spaces collapsed (a fenced code
-    block keeps its lines, less trailing spaces)."""
+    block keeps its lines, less trailing spaces; table rows stay one a line)."""
     if is_code(sentence):
         return "\n".join(line.rstrip() for line in sentence.strip().splitlines())
+    if is_table(sentence):
+        return "\n".join(" ".join(line.split()) for line in sentence.splitlines() if line.strip())
     sentence = re.sub(r"(\w)-\n(\w)", r"\1\2", sentence)
     return " ".join(sentence.split())

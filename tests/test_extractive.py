@@ -14,7 +14,7 @@ from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
 from rag.fragments import across_pages, marked, whole_sentence
 from rag.passage import Passage
 from rag.render import safe_markdown
-from rag.sentences import clean, sentence_spans
+from rag.sentences import clean, is_table, sentence_spans
 from rag.system import Docent
 from tests.conftest import ingest
 
@@ -148,6 +148,34 @@ def test_code_is_quoted_whole_as_code(guide: Docent) -> None:
     assert block in text
     assert f"{block}\n\n[1]" in text and result.citations[0].passage.source == "guide.md"
     assert "> ```" not in text  # not flattened into a quote
+
+
+GARDEN = """# Watering
+
+Most vegetables need watering twice a week in summer, in the morning.
+
+| Plant | Water per week | Sun |
+|---|---|---|
+| Tomato | 2.5 litres | Full sun |
+| Lettuce | 1 litre | Half shade |
+| Pepper | 2 litres | Full sun |
+
+Water at the foot of the plant, never on the leaves.
+"""
+
+
+def test_a_table_is_quoted_with_its_rows(local: Docent) -> None:
+    assert ingest(local, ("garden.md", GARDEN.encode())) == ["indexed"]
+    _, text = _offline(local, "How much water does a tomato need per week?")
+    rows = "| Plant | Water per week | Sun |\n|---|---|---|\n| Tomato | 2.5 litres | Full sun |"
+    assert f"```\n{rows}\n" in text  # one row a line, as written, not run together
+
+
+def test_prose_that_mentions_a_bar_is_not_a_table() -> None:
+    assert is_table("| a | b |\n|---|---|")
+    assert is_table("Model | Price\nHauler | 3,200 EUR\nMini | 1,900 EUR")
+    assert not is_table("Use x | y for an element-wise or, while\nx || y looks at one value.")
+    assert not is_table("Model | Price\nHauler | 3,200 EUR")  # two bare rows: too little to say
 
 
 def test_a_list_is_quoted_whole_after_its_lead_in(guide: Docent) -> None:
