@@ -70,6 +70,7 @@ class _Prepared:
     doc: LoadedDocument | None = None
     chunks: list[Chunk] | None = None
     error: str = ""
+    twin: str | None = None  # the stored document with the same content, by name
 
 
 def ingest_sources(
@@ -89,11 +90,12 @@ def ingest_sources(
     report = progress or (lambda _p: None)
     results: dict[int, FileResult] = {}
     group = _Group()
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # content hash -> name, for this upload's own repeats
     collection.check_writable()  # a reader is refused before any file is read
     with collection.writing():
         collection.check_vectors()  # so is a model mismatch
-        loader = _Loader(sources, {d.doc_id for d in collection.documents()}, embedder, settings)
+        known = {d.doc_id: d.name for d in collection.documents()}
+        loader = _Loader(sources, known, embedder, settings)
         for i, prepared in enumerate(loader):
             name = prepared.source.name
             report(Progress(i, len(sources), name, "reading"))
@@ -115,16 +117,20 @@ def ingest_sources(
     return [results[i] for i in range(len(sources))]
 
 
-def _early_result(prepared: _Prepared, seen: set[str]) -> FileResult | None:
+def _early_result(prepared: _Prepared, seen: dict[str, str]) -> FileResult | None:
     """The result of a file that needs no embedding (failed, or already indexed)."""
     name = prepared.source.name
     if prepared.error:
         return FileResult(name, "failed", reason=prepared.error)
     if prepared.chunks == []:
-        return FileResult(name, "failed", reason="contains no readable text")
-    if prepared.doc is None or prepared.chunks is None or prepared.doc_id in seen:
-        return FileResult(name, "already indexed", reason="the same content is already indexed")
-    seen.add(prepared.doc_id)
+        return FileResult(name, "failed", reason="the file contains no readable text")
+    twin = prepared.twin or seen.get(prepared.doc_id)
+    if twin is not None:  # under another name, the user would otherwise look for this one
+        where = "" if twin == name else f" as {twin}"
+        return FileResult(
+            name, "already indexed", reason=f"the same content is already indexed{where}"
+        )
+    seen[prepared.doc_id] = name
     return None
 
 
@@ -222,7 +228,11 @@ class _Loader:
     """Loads and chunks each source in a helper thread, one file ahead of the consumer."""
 
     def __init__(
-        self, sources: list[Source], known: set[str], embedder: Embedder, settings: Settings
+        self,
+        sources: list[Source],
+        known: dict[str, str],
+        embedder: Embedder,
+        settings: Settings,
     ) -> None:
         self.sources, self.known, self.embedder, self.settings = sources, known, embedder, settings
         self._ahead: Future[_Prepared] | None = None
@@ -242,7 +252,9 @@ class _Loader:
         return pool.submit(_prepare, self.sources[i], self.known, self.embedder, self.settings)
 
 
-def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Settings) -> _Prepared:
+def _prepare(
+    source: Source, known: dict[str, str], embedder: Embedder, settings: Settings
+) -> _Prepared:
     try:
         if source.size > settings.max_file_bytes:
             raise IngestError(
@@ -254,6 +266,7 @@ def _prepare(source: Source, known: set[str], embedder: Embedder, settings: Sett
         doc_id = hashlib.sha256(data).hexdigest()
         prepared = _Prepared(source, doc_id)
         if doc_id in known:
+            prepared.twin = known[doc_id]
             return prepared
         prepared.doc = load_bytes(
             source.name, data, settings.max_file_bytes, int(settings.max_expanded_mb * 2**20)

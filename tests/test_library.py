@@ -31,6 +31,12 @@ def test_same_bytes_again_is_already_indexed(docent: Docent) -> None:
     count = docent.collection().index.count()
     assert ingest(docent, pdf) == ["already indexed"]
     assert docent.collection().index.count() == count == 3
+    # the same bytes under another name: the user is told which document holds them
+    from ingest.pipeline import Source, ingest_sources
+
+    copy = [Source.from_bytes("facts-copy.pdf", pdf[1]), Source.from_bytes("again.pdf", pdf[1])]
+    results = ingest_sources(copy, docent.collection(), docent.embedder, docent.settings)
+    assert [r.reason for r in results] == ["the same content is already indexed as facts.pdf"] * 2
 
 
 def test_new_content_under_same_name_replaces(docent: Docent) -> None:
