@@ -14,7 +14,7 @@ from ingest.files import UNSUPPORTED, find_files
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import Progress, Source, ingest_sources
 from ingest.results import FileResult, counted
-from rag.cli_answer import acting_user
+from rag.cli_answer import acting_user, existing_collection
 from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.docstore import DocumentRecord
@@ -68,11 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             model = docent.embedder.fingerprint.describe()
             print(f"re-indexed {counted(n, 'chunk')} of {name!r} with {model}")
             return 0
+        if args.list or args.delete:  # of a collection that must exist: a typo lists nothing
+            existing = existing_collection(docent, user)
+            return _list(existing.documents()) if args.list else _delete(existing, args.delete)
         collection = docent.collection(user=user)
-        if args.list:
-            return _list(collection.documents())
-        if args.delete:
-            return _delete(collection, args.delete)
         if args.beir:
             rows = read_corpus(args.beir)  # every line checked before anything is stored
             return _ingest(list(beir_sources(rows)), [], collection, docent)
