@@ -122,3 +122,12 @@ def test_the_badge_blames_the_llm_only_when_it_failed() -> None:
     too_long = {"mode": "error", "sources": []}  # refused before any search: no LLM involved
     assert "LLM" not in badge(too_long) and "did not search" in badge(too_long)
     assert "Quoted" in badge({"mode": "extractive", "sources": []})
+
+
+def test_a_chat_downloads_under_its_title() -> None:
+    from ui.chats import download_name
+
+    assert download_name("Which port does R use?") == "Which-port-does-R-use.md"
+    assert download_name("../../etc/passwd") == "etc-passwd.md"  # never a path
+    assert download_name("水の量は？") == "docent-chat.md"
+    assert len(download_name("a" * 500)) <= 63

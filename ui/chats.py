@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 import streamlit as st
@@ -90,7 +91,7 @@ def current_chat(app: Docent, user: User) -> None:
         st.download_button(
             "⬇️ Download as Markdown",
             data=chat_markdown(app.chats.messages(user, chat.id), title=chat.title),
-            file_name="docent-chat.md",
+            file_name=download_name(chat.title),
             mime="text/markdown",
             key="download-chat",
         )
@@ -99,3 +100,10 @@ def current_chat(app: Docent, user: User) -> None:
             app.chats.delete(user, chat.id)
             new_chat()
             st.rerun()
+
+
+def download_name(title: str) -> str:
+    """A file name from the chat's title ("Which port does R use?" -> "Which-port-does-R-use.md"),
+    so several downloads do not all land as the same file; only letters, digits, ``.-_``."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", title).strip("-.")[:60].rstrip("-.")
+    return f"{stem or 'docent-chat'}.md"
