@@ -60,6 +60,8 @@ def is_table(sentence: str) -> bool:
     or more rows of a Markdown table (``| a | b |``) or three or more of a Word table as
     Docent loads it (``a | b``). Wrapped prose that mentions "|" rarely keeps one count."""
     lines = [line.strip() for line in sentence.strip().splitlines() if line.strip()]
+    if lines and lines[-1] == "…":  # a long table, cut after a whole row
+        lines.pop()
     bars = {line.count("|") for line in lines}
     if len(lines) < 2 or len(bars) != 1 or bars == {0}:
         return False

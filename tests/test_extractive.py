@@ -176,6 +176,7 @@ def test_prose_that_mentions_a_bar_is_not_a_table() -> None:
     assert is_table("Model | Price\nHauler | 3,200 EUR\nMini | 1,900 EUR")
     assert not is_table("Use x | y for an element-wise or, while\nx || y looks at one value.")
     assert not is_table("Model | Price\nHauler | 3,200 EUR")  # two bare rows: too little to say
+    assert is_table("| a | b |\n|---|---|\n| 1 | 2 |\n…")  # a long one, cut after a row
 
 
 def test_a_list_is_quoted_whole_after_its_lead_in(guide: Docent) -> None:
