@@ -73,7 +73,7 @@ def _run_and_kill(cmd: list[str], rng: random.Random, at_write: bool) -> bool:
             seen += proc.stderr.read() or b""
             if b"writing" in seen:
                 writing = True
-                time.sleep(rng.uniform(0, 0.05))
+                time.sleep(rng.uniform(0.03, 0.09))  # into the write, which follows the report
                 break
             time.sleep(0.005)
     else:
