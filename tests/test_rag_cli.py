@@ -299,4 +299,5 @@ def test_a_bad_beir_line_is_named_and_nothing_is_stored(tmp_path: Path) -> None:
     where = ("--collection", "beir", "--data-dir", data)
     run = _rag("--beir", corpus, *where, module="ingest")
     assert run.returncode == 2 and "corpus.jsonl: line 3" in run.stderr, run.stderr
-    assert _rag("--list", *where, module="ingest").stdout.strip() == "no documents"
+    listed = _rag("--list", *where, module="ingest")  # not even an empty collection was made
+    assert listed.returncode == 2 and "no collection 'beir'" in listed.stderr, listed.stderr
