@@ -70,7 +70,6 @@ class _Prepared:
     doc: LoadedDocument | None = None
     chunks: list[Chunk] | None = None
     error: str = ""
-    twin: str | None = None  # the stored document with the same content, by name
 
 
 def ingest_sources(
@@ -90,11 +89,13 @@ def ingest_sources(
     report = progress or (lambda _p: None)
     results: dict[int, FileResult] = {}
     group = _Group()
-    seen: dict[str, str] = {}  # content hash -> name, for this upload's own repeats
     collection.check_writable()  # a reader is refused before any file is read
     with collection.writing():
         collection.check_vectors()  # so is a model mismatch
         known = {d.doc_id: d.name for d in collection.documents()}
+        # content hash -> name: the stored documents, then this upload's own files (a copy:
+        # the loader's thread reads `known` meanwhile)
+        seen = dict(known)
         loader = _Loader(sources, known, embedder, settings)
         for i, prepared in enumerate(loader):
             name = prepared.source.name
@@ -124,7 +125,7 @@ def _early_result(prepared: _Prepared, seen: dict[str, str]) -> FileResult | Non
         return FileResult(name, "failed", reason=prepared.error)
     if prepared.chunks == []:
         return FileResult(name, "failed", reason="the file contains no readable text")
-    twin = prepared.twin or seen.get(prepared.doc_id)
+    twin = seen.get(prepared.doc_id)
     if twin is not None:  # under another name, the user would otherwise look for this one
         where = "" if twin == name else f" as {twin}"
         return FileResult(
@@ -266,7 +267,6 @@ def _prepare(
         doc_id = hashlib.sha256(data).hexdigest()
         prepared = _Prepared(source, doc_id)
         if doc_id in known:
-            prepared.twin = known[doc_id]
             return prepared
         prepared.doc = load_bytes(
             source.name, data, settings.max_file_bytes, int(settings.max_expanded_mb * 2**20)
