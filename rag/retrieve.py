@@ -85,14 +85,17 @@ def retrieve(
     t0 = time.perf_counter()
     dense = collection.dense(query_vector, options.candidates) if options.dense else []
     t1 = time.perf_counter()
-    lexical = collection.bm25(query, options.candidates) if options.hybrid else []
+    # BM25 runs even with hybrid search off: fusion then leaves it out, but the second pass
+    # and the refusal check read each candidate's BM25 rank (without it, dense-only search
+    # refused questions its top passage answered word for word).
+    lexical = collection.bm25(query, options.candidates)
     t2 = time.perf_counter()
+    lists = [dense, lexical if options.hybrid else []]
     weights = [1.0, options.bm25_weight]
     if options.fusion == "convex":
-        fused = convex([dense, lexical], [w / sum(weights) for w in weights])
+        fused = convex(lists, [w / sum(weights) for w in weights])
     else:
-        ids = [[cid for cid, _ in dense], [cid for cid, _ in lexical]]
-        fused = rrf(ids, options.rrf_k, weights)
+        fused = rrf([[cid for cid, _ in hits] for hits in lists], options.rrf_k, weights)
     order = sorted(fused, key=fused.__getitem__, reverse=True)
     chunks = collection.load(order)  # ready documents only: a deleted one drops out here
     index = collection.lexical()

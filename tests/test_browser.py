@@ -62,8 +62,25 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
         sidebar = page.get_by_test_id("stSidebar")  # the new chat is listed at once
         expect(sidebar.get_by_text("Which environment variable sets")).to_be_visible()
         expect(knob).to_be_visible()  # ... and still open now the chat list has grown
-        assert "chat=" in page.url  # a reload would bring this chat back
+        page.wait_for_url(re.compile(r"[?&]chat="))  # a reload would bring this chat back
+        first = _chat_in(page.url)
         screenshot(page, "browser-answer")
+        # The address follows the chat on screen: a bookmark taken now must not open the
+        # previous chat (a URL update sent just before a rerun was dropped, 3 times in 4).
+        sidebar.get_by_role("button", name="➕ New chat").click()
+        page.wait_for_url(lambda url: _chat_in(url) is None, timeout=30_000)
+        box.fill("Which environment variable sets the directory R uses for temporary files?")
+        box.press("Enter")
+        expect(
+            page.get_by_test_id("stChatMessage").last.get_by_text("mode extractive")
+        ).to_be_visible(timeout=120_000)
+        page.wait_for_url(lambda url: _chat_in(url) not in (None, first), timeout=30_000)
+
+
+def _chat_in(url: str) -> str | None:
+    """The chat a page address names (``?chat=ID``), if any."""
+    found = re.search(r"[?&]chat=([^&#]+)", url)
+    return found.group(1) if found else None
 
 
 def test_changed_settings_come_back_after_a_reload(app_url: str) -> None:

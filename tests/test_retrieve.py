@@ -8,7 +8,7 @@ from rag.docstore import CollectionRows
 from rag.lexical import tokenize
 from rag.retrieve import SearchOptions, convex, retrieve, rrf, word_weights
 from rag.system import Docent
-from tests.conftest import ingest
+from tests.conftest import PDFS, ingest
 from tests.helpers import FACTS, make_pdf
 
 
@@ -149,3 +149,28 @@ def test_word_weights_follow_idf_in_a_large_collection_only() -> None:
     assert large["rare"] / large["common"] == pytest.approx(6.0, rel=0.01)
     tiny = word_weights(_Index(2, idf), ["rare", "common"])  # type: ignore[arg-type]
     assert tiny["rare"] / tiny["common"] == pytest.approx(1.0, abs=0.1)
+
+
+def test_search_without_bm25_still_judges_with_it(local: Docent) -> None:
+    # Hybrid search off: the passages are the dense ones, in dense order, but the second pass
+    # and the refusal check still read their BM25 ranks. Without them this question, which
+    # R-admin answers (http_proxy), was refused at 0.17 against 0.43 with hybrid on.
+    pdf = (PDFS / "R-admin.pdf").read_bytes()
+    assert ingest(local, ("R-admin.pdf", pdf)) == ["indexed"]
+    question = "How do I set a proxy for downloads?"
+    vector = local.embedder.encode([question])[0]
+    collection = local.collection()
+    dense_only = SearchOptions(hybrid=False)
+    passages = retrieve(collection, question, vector, dense_only)
+    ids = [cid for cid, _ in collection.dense(vector, dense_only.candidates)]
+    assert [p.chunk_id for p in passages] == ids
+    assert any(p.scores.bm25_rank for p in passages)  # judged with BM25 ...
+    assert all(p.scores.dense_rank for p in passages)  # ... but found by dense alone
+    answers = {}
+    for hybrid in (True, False):
+        stream = local.ask(question, settings=local.settings.model_copy(update={"hybrid": hybrid}))
+        "".join(stream)
+        answers[hybrid] = stream.result
+    assert answers[False].mode == answers[True].mode == "extractive"
+    assert "proxy" in answers[False].answer
+    assert answers[False].confidence == pytest.approx(answers[True].confidence, abs=0.05)
