@@ -163,13 +163,14 @@ class _Group:
         ]
         texts = [m.embed_text(c.text) for c, m in metas]
         spans = [m.embedded_spans() for _, m in metas]
-        last_i, last = items[-1]
+        last_i = items[-1][0]
+        label = _group_label([p.source.name for _, p in items])
 
         def step(done: int) -> None:
-            report(Progress(last_i, total, last.source.name, "embedding", done, len(texts)))
+            report(Progress(last_i, total, label, "embedding", done, len(texts)))
 
         vectors, sentences = _embed_by_length(embedder, texts, spans, step)
-        report(Progress(last_i, total, last.source.name, "writing", len(texts), len(texts)))
+        report(Progress(last_i, total, label, "writing", len(texts), len(texts)))
         rows = iter(zip(metas, vectors, sentences, strict=True))
         stored = [(i, p, [_record(*next(rows)) for _ in p.chunks or []]) for i, p in items]
         replaced = collection.add_documents(
@@ -195,6 +196,12 @@ class _Group:
             out[i] = FileResult(p.source.name, status, len(records), p.doc.pages if p.doc else 0)
             report(Progress(i, total, p.source.name, "done"))
         return out
+
+
+def _group_label(names: list[str]) -> str:
+    """What a progress report names while a group is embedded and written: the file, or the
+    first and how many more (naming only one while five are embedded misleads)."""
+    return names[0] if len(names) == 1 else f"{names[0]} and {len(names) - 1} more"
 
 
 def _embed_by_length(

@@ -6,7 +6,7 @@ import pytest
 
 from ingest.chunking import chunk_document
 from ingest.loaders import load_bytes
-from ingest.pipeline import Source, ingest_sources
+from ingest.pipeline import Progress, Source, ingest_sources
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.system import Docent
@@ -193,16 +193,15 @@ def test_ingest_every_format_then_search(docent: Docent) -> None:
         Source.from_bytes("data.csv", b"planet,moons\nMars,2\nJupiter,95\n"),
         Source.from_bytes("plain.txt", "Le café est chaud.".encode("latin-1")),
     ]
-    seen: list[str] = []
+    seen: list[Progress] = []
     results = ingest_sources(
-        sources,
-        docent.collection(),
-        docent.embedder,
-        docent.settings,
-        progress=lambda p: seen.append(p.stage),
+        sources, docent.collection(), docent.embedder, docent.settings, progress=seen.append
     )
     assert [r.status for r in results] == ["indexed"] * 6, results
-    assert seen.count("done") == 6 and "embedding" in seen
+    stages = [p.stage for p in seen]
+    assert stages.count("done") == 6 and "embedding" in stages
+    # the six small files are embedded together, and the report says so
+    assert {p.name for p in seen if p.stage == "embedding"} == {"facts.pdf and 5 more"}
     top = docent.search("how do bees tell direction", k=1).passages[0]
     assert (top.source, top.page, top.headings) == ("facts.pdf", 2, ["Bees"])
     # Chroma keeps the heading path as a string, the durable copy as a list
