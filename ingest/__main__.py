@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ingest.beir import beir_sources, read_corpus
-from ingest.files import UNSUPPORTED, find_files
+from ingest.files import UNSUPPORTED, document_names, find_files
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import Progress, Source, ingest_sources
 from ingest.results import FileResult, counted
@@ -81,7 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         files, results = find_files(args.paths, follow_links=args.follow_links)
-        return _ingest([Source.from_path(p) for p in files], results, collection, docent)
+        sources = [
+            Source.from_path(p, n) for p, n in zip(files, document_names(files), strict=True)
+        ]
+        return _ingest(sources, results, collection, docent)
     except USER_ERRORS as exc:
         return report(exc)
 

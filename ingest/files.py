@@ -105,3 +105,26 @@ def _unsupported(path: Path) -> FileResult:
 def _special(path: Path, mode: int) -> FileResult:
     kind = _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
     return FileResult(str(path), "failed", reason=f"is {kind}, not a regular file")
+
+
+def document_names(paths: list[Path]) -> list[str]:
+    """The name each file is stored under: its file name, or, where several files of this run
+    share one, enough of their folders to tell them apart (``v1/README.md``,
+    ``v2/README.md``).
+
+    A document's name is its identity (the same name with new content replaces the old
+    version), so three README.md files of one folder tree must not overwrite each other."""
+    parts = [path.absolute().parts for path in paths]
+    names = [path.name for path in paths]
+    clashes: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        clashes.setdefault(name, []).append(i)
+    for group in clashes.values():
+        distinct = {parts[i] for i in group}  # a file named twice is still one file
+        depth = 2
+        while len({parts[i][-depth:] for i in group}) < len(distinct):
+            depth += 1
+        if len(distinct) > 1:
+            for i in group:
+                names[i] = "/".join(parts[i][-depth:])
+    return names

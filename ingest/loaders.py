@@ -32,10 +32,13 @@ DEFAULT_MAX_EXPANDED = 256 * 2**20  # Settings.max_expanded_mb
 def check_name(name: str) -> None:
     """Refuse names that could escape a folder or fool a terminal or the UI: path separators,
     control characters (NUL...), and invisible format characters (bidi overrides that reverse
-    what is shown, zero-width spaces, byte-order marks)."""
+    what is shown, zero-width spaces, byte-order marks).
+
+    A relative path of plain folder names (``v1/README.md``, how the CLI tells apart files of
+    one name in several folders) is a name; an absolute one, ``..``, or a backslash is not."""
     if not name or name in {".", ".."}:
         raise IngestError(repr(name), "the file has no name")
-    if "/" in name or "\\" in name:
+    if "\\" in name or any(part in {"", ".", ".."} for part in name.split("/")):
         raise IngestError(repr(name), "the file name contains a path separator")
     if any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in name):
         raise IngestError(repr(name), "the file name contains control characters")

@@ -28,16 +28,16 @@ from rag.embeddings import Embedder
 
 @dataclass
 class Source:
-    """A file to ingest: a name (no folders) and a way to get its bytes."""
+    """A file to ingest: the name it is stored under and a way to get its bytes."""
 
     name: str
     read: Callable[[], bytes]
     size: int
 
     @classmethod
-    def from_path(cls, path: Path) -> Source:
-        """A file on disk (read lazily)."""
-        return cls(path.name, path.read_bytes, path.stat().st_size)
+    def from_path(cls, path: Path, name: str | None = None) -> Source:
+        """A file on disk (read lazily), stored as ``name`` (default: its file name)."""
+        return cls(name or path.name, path.read_bytes, path.stat().st_size)
 
     @classmethod
     def from_bytes(cls, name: str, data: bytes) -> Source:
@@ -96,17 +96,16 @@ def ingest_sources(
         # content hash -> name: the stored documents, then this upload's own files (a copy:
         # the loader's thread reads `known` meanwhile)
         seen = dict(known)
+        named: set[str] = set()  # this batch's names: a second file of one name is refused
         loader = _Loader(sources, known, embedder, settings)
         for i, prepared in enumerate(loader):
             name = prepared.source.name
             report(Progress(i, len(sources), name, "reading"))
-            early = _early_result(prepared, seen)
+            early = _early_result(prepared, seen, named)
             if early is not None:
                 results[i] = early
                 report(Progress(i, len(sources), name, "done"))
                 continue
-            if name in group.names():  # two versions of one name: the later one wins, in order
-                results |= group.flush(collection, embedder, report, len(sources))
             group.add(i, prepared)
             # Embed now if the group is full, or if waiting for the next file would idle the model.
             if group.size() >= GROUP_CHUNKS or (
@@ -118,8 +117,9 @@ def ingest_sources(
     return [results[i] for i in range(len(sources))]
 
 
-def _early_result(prepared: _Prepared, seen: dict[str, str]) -> FileResult | None:
-    """The result of a file that needs no embedding (failed, or already indexed)."""
+def _early_result(prepared: _Prepared, seen: dict[str, str], named: set[str]) -> FileResult | None:
+    """The result of a file that needs no embedding (failed, or already indexed); ``seen``
+    (content hash -> name) and ``named`` (this batch's names) learn the file if it goes on."""
     name = prepared.source.name
     if prepared.error:
         return FileResult(name, "failed", reason=prepared.error)
@@ -131,7 +131,15 @@ def _early_result(prepared: _Prepared, seen: dict[str, str]) -> FileResult | Non
         return FileResult(
             name, "already indexed", reason=f"the same content is already indexed{where}"
         )
+    if name in named:  # e.g. README.md from two folders: neither may silently replace the other
+        return FileResult(
+            name,
+            "failed",
+            reason="another file of this batch has the same name and other content; "
+            "rename one and add it again",
+        )
     seen[prepared.doc_id] = name
+    named.add(name)
     return None
 
 
@@ -143,9 +151,6 @@ class _Group:
 
     def add(self, i: int, prepared: _Prepared) -> None:
         self.items.append((i, prepared))
-
-    def names(self) -> set[str]:
-        return {p.source.name for _, p in self.items}
 
     def size(self) -> int:
         return sum(len(p.chunks or []) for _, p in self.items)

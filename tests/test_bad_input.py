@@ -100,6 +100,8 @@ CASES: list[tuple[str, Callable[[], bytes], str]] = [
     ("image.png", lambda: b"\x89PNG\r\n\x1a\n...", "unsupported file type"),
     ("../escape.txt", lambda: b"hello", "path separator"),
     ("a\\b.txt", lambda: b"hello", "path separator"),
+    ("/etc/escape.txt", lambda: b"hello", "path separator"),  # a folder path is a name only
+    ("docs/../escape.txt", lambda: b"hello", "path separator"),  # ... relative and plain
     ("bell\x07.txt", lambda: b"hello", "control characters"),
     ("nul\x00.txt", lambda: b"hello", "control characters"),
     ("invoice\u202efdp.txt", lambda: b"hello", "invisible characters"),  # shows "txt.pdf"

@@ -62,6 +62,31 @@ def test_cli_ingests_folders_reports_failures_lists_and_deletes(tmp_path: Path) 
     assert "cli" in nowhere.stderr  # the collections there are
 
 
+def test_files_of_one_name_in_several_folders_are_kept_apart(tmp_path: Path) -> None:
+    # A document's name is its identity: three README.md files of one tree used to replace
+    # one another ("indexed, replaced, replaced", exit 0), leaving only the last.
+    docs, data = tmp_path / "docs", tmp_path / "data"
+    texts = {
+        "v1": "Version one of the API: call start() to begin.",
+        "v2": "Version two of the API: call launch() to begin.",
+        "other": "Other project: the Zebra config lives in zebra.toml.",
+    }
+    for folder, text in texts.items():
+        (docs / folder).mkdir(parents=True)
+        (docs / folder / "README.md").write_text(f"# Notes\n{text}\n")
+    (docs / "v1" / "guide.md").write_text("# Guide\nA file whose name no other file has.\n")
+    run = _cli(docs, "--collection", "tree", "--data-dir", data)
+    assert run.returncode == 0, run.stderr
+    assert "replaced" not in run.stdout and "4 ok, 0 skipped, 0 failed" in run.stdout
+    listed = _cli("--list", "--collection", "tree", "--data-dir", data)
+    names = [line.split("\t")[0] for line in listed.stdout.splitlines()]
+    assert sorted(names) == ["guide.md", "other/README.md", "v1/README.md", "v2/README.md"]
+    again = _cli(docs / "v2", "--collection", "tree", "--data-dir", data)  # one folder: no clash
+    assert "already indexed  README.md  (the same content is already indexed as v2/README.md)" in (
+        again.stdout
+    )
+
+
 def test_cli_rejects_a_bad_collection_name(tmp_path: Path) -> None:
     run = _cli("--list", "--collection", "x", "--data-dir", tmp_path)
     assert run.returncode == 2 and "invalid collection name 'x'" in run.stderr

@@ -57,6 +57,27 @@ def test_new_content_under_same_name_replaces(docent: Docent) -> None:
     ]
 
 
+def test_two_files_of_one_name_in_one_batch_do_not_replace_each_other(local: Docent) -> None:
+    # README.md from two folders, uploaded together: the second used to replace the first
+    # ("indexed", "replaced"), losing it. The second is refused; the same bytes twice is a repeat.
+    first = ("README.md", b"# API\nVersion one: call start() to begin.\n")
+    other = ("README.md", b"# API\nVersion two: call launch() to begin.\n")
+    assert ingest(local, first, other, first) == ["indexed", "failed", "already indexed"]
+    assert len(local.collection().documents()) == 1
+    assert "start()" in local.search("how do I begin", k=1).passages[0].text
+    # a new version of a stored document, in a batch, still replaces it
+    assert ingest(local, ("a.md", b"# A\nAlpha.\n"), other, other) == [
+        "indexed",
+        "replaced",
+        "already indexed",
+    ]
+    from ingest.pipeline import Source, ingest_sources
+
+    twins = [Source.from_bytes("b.md", b"# B\nBeta one.\n"), Source.from_bytes("b.md", b"B two")]
+    second = ingest_sources(twins, local.collection(), local.embedder, local.settings)[1]
+    assert second.status == "failed" and "same name" in second.reason
+
+
 def test_list_and_delete(docent: Docent) -> None:
     ingest(
         docent,
