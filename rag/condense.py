@@ -27,12 +27,22 @@ def is_follow_up(question: str) -> bool:
     return len(question.split()) <= 12 and bool(_REFERRING.search(question.strip()))
 
 
+CHAIN = 3  # follow-ups of follow-ups looked back through, at most
+
+
 def condense_without_llm(question: str, history: list[Turn]) -> str:
-    """Prefix a follow-up with the previous user question, so retrieval keeps the topic."""
-    previous = next((c for role, c in reversed(history) if role == "user"), None)
-    if previous is None or not is_follow_up(question):
+    """Prefix a follow-up with the previous user question, itself made standalone the same
+    way, so retrieval keeps the topic over a chain of follow-ups ("How do I enable sync?",
+    "and how do I undo that?", "is anything lost when I do that?")."""
+    asked = [c.strip() for role, c in history if role == "user"]
+    if not asked or not is_follow_up(question):
         return question
-    return f"{previous.strip()} {question.strip()}"
+    chain = [question.strip()]
+    while asked and len(chain) <= CHAIN:
+        chain.append(asked.pop())
+        if not is_follow_up(chain[-1]):
+            break
+    return " ".join(reversed(chain))
 
 
 def condense(question: str, history: list[Turn], llm: ChatLLM | None) -> str:

@@ -81,6 +81,19 @@ def test_follow_up_fallback() -> None:
         "How do I install R on Windows?"
     )
     assert condense_without_llm("what does it return?", []) == "what does it return?"
+    # a follow-up of a follow-up keeps the topic of the question they both go back to
+    chat = [
+        ("user", "How do I enable sync mode?"),
+        ("assistant", "Run sync on [1]."),
+        ("user", "and how do I undo that?"),
+        ("assistant", "Run sync off [1]."),
+    ]
+    assert condense_without_llm("is anything lost when I do that?", chat) == (
+        "How do I enable sync mode? and how do I undo that? is anything lost when I do that?"
+    )
+    # ... up to three back, so an endless chain does not grow the query without end
+    endless = [("user", f"and what about that {i}?") for i in range(10)]
+    assert condense_without_llm("and that?", endless).count("what about that") == 3
 
 
 def test_citation_markers_inside_code_are_code() -> None:
