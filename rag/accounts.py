@@ -26,6 +26,7 @@ from rag.config import Settings
 from rag.database import (
     Database,
     chats_table,
+    collections_table,
     failures_table,
     grants_table,
     sessions_table,
@@ -69,6 +70,12 @@ def _dummy_hash() -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def removed_owner(name: str) -> str:
+    """Who owns a removed user's collections: not a valid user name (it has a space), so
+    no account, old or new, is ever their owner."""
+    return f"{name} (removed)"
 
 
 def check_user_name(name: str) -> None:
@@ -116,8 +123,9 @@ class Accounts:
             conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
 
     def remove(self, name: str) -> None:
-        """Delete a user, their sessions, grants and saved chats (their collections stay,
-        owned by a name no one signs in as: admins manage them)."""
+        """Delete a user, their sessions, grants and saved chats. Their collections stay,
+        owned by ``removed_owner(name)``, a name no one can sign in as (admins manage them):
+        a new account that reuses the name must not inherit them."""
         with self.db.write() as conn:
             done = conn.execute(users_table.delete().where(users_table.c.name == name))
             if not done.rowcount:
@@ -125,6 +133,10 @@ class Accounts:
             conn.execute(sessions_table.delete().where(sessions_table.c.user_name == name))
             conn.execute(grants_table.delete().where(grants_table.c.grantee == name))
             conn.execute(chats_table.delete().where(chats_table.c.user_name == name))
+            c = collections_table.c
+            conn.execute(
+                collections_table.update().where(c.owner == name).values(owner=removed_owner(name))
+            )
 
     def list(self) -> list[Account]:
         """Every user, by name."""

@@ -26,10 +26,23 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         )
         cmd.add_argument("--collection", help="collection (default: DOCENT_COLLECTION)")
         cmd.add_argument("--data-dir", type=Path, help="data folder (default: ./data)")
-        cmd.add_argument("--k", type=int, help="passages to return / give to the answer")
+        cmd.add_argument("--k", type=passages, help="passages to return / give to the answer")
         cmd.add_argument("--json", action="store_true", help="one JSON object per result")
         cmd.add_argument("--user", help="act as this user (default: the local administrator)")
         cmd.set_defaults(run=run)
+
+
+def passages(text: str) -> int:
+    """``--k``: a whole number of passages in the range the settings allow (a negative one
+    used to slice the list from its end)."""
+    low, high = 1, 50  # Settings.top_k
+    try:
+        k = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not low <= k <= high:
+        raise argparse.ArgumentTypeError(f"{k} passages: give {low} to {high}")
+    return k
 
 
 def read_questions(path: Path) -> list[str]:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from rag.cli_answer import existing_collection, settings_from
+from rag.cli_answer import acting_user, existing_collection, passages, settings_from
 from rag.errors import USER_ERRORS, report
 from rag.evaluate import evaluate, missing_documents, missing_note
 from rag.questions import read_beir, read_qa
@@ -25,7 +25,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     cmd.add_argument("--qrels", type=Path, help="BEIR qrels (TSV): --questions is BEIR queries")
     cmd.add_argument("--collection", help="collection (default: DOCENT_COLLECTION)")
     cmd.add_argument("--data-dir", type=Path, help="data folder (default: ./data)")
-    cmd.add_argument("--k", type=int, default=5, help="cut-off of hit@k and passages per answer")
+    cmd.add_argument(
+        "--k", type=passages, default=5, help="cut-off of hit@k and passages per answer"
+    )
+    cmd.add_argument("--user", help="act as this user (default: the local administrator)")
     cmd.add_argument("--no-answers", action="store_true", help="search only: no refusal/spans")
     cmd.add_argument("--json", action="store_true", help="one JSON object")
     cmd.add_argument("--details", action="store_true", help="with --json: every question")
@@ -38,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         beir = args.qrels is not None
         questions = read_beir(args.questions, args.qrels) if beir else read_qa(args.questions)
         docent = Docent(settings_from(args))
-        collection = existing_collection(docent)
+        collection = existing_collection(docent, acting_user(docent, args.user))
         missing = missing_documents(questions, collection, beir)
         if missing:
             print(f"warning: {missing_note(missing, collection.name)}", file=sys.stderr)

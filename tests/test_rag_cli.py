@@ -114,6 +114,13 @@ def test_a_question_too_long_to_take_exits_1_without_sources(data_dir: Path) -> 
     assert "Sources:" not in run.stdout  # nothing was searched
 
 
+@pytest.mark.parametrize("k", ["0", "-3", "51", "two"])
+def test_a_passage_count_out_of_range_is_a_usage_error(data_dir: Path, k: str) -> None:
+    # --k -3 used to slice the passages from the end (6 of 9 returned), and exit 0
+    run = _rag("search", "bees", "--collection", "cli", "--data-dir", data_dir, "--k", k)
+    assert run.returncode == 2 and "--k" in run.stderr and not run.stdout
+
+
 def test_batch_questions_in_order(data_dir: Path, tmp_path: Path) -> None:
     questions = tmp_path / "q.jsonl"
     questions.write_text(
@@ -171,23 +178,36 @@ def test_users_and_acting_as_one(data_dir: Path, tmp_path: Path) -> None:
     )
     assert _rag(*ask, "--user", "alice").returncode == 0  # an admin
     assert _rag(*ask, "--user", "nobody").returncode == 2
+    qa = write_qa(tmp_path / "bees.jsonl", [BEES_QA])
+    evaluate = ["eval", "--questions", qa, "--collection", "cli", *d, "--user", "bob"]
+    assert "bob has no access" in _rag(*evaluate).stderr  # eval acts as a user too
     shared = _rag("share", "cli", "bob", "--role", "reader", *d)
     assert shared.returncode == 0 and "bob is reader" in shared.stdout, shared.stderr
     assert json.loads(_rag(*ask, "--user", "bob").stdout)["results"]
+    assert _rag(*evaluate).returncode == 0
     note = tmp_path / "bob.md"
     note.write_text("# Bob\nBob's note.\n")
     wrote = _rag(note, "--collection", "cli", *d, "--user", "bob", module="ingest")
     assert wrote.returncode == 2 and "bob is a reader of 'cli'" in wrote.stderr
+    own = _rag(note, "--collection", "bobs", *d, "--user", "bob", module="ingest")
+    assert own.returncode == 0, own.stderr
     assert (
         _rag("users", *d, "passwd", "bob", "--password-stdin", stdin="new battery\n").returncode
         == 0
     )
     assert _rag("users", *d, "remove", "bob").returncode == 0
     assert "bob" not in _rag("users", *d, "list").stdout
+    # a new account under the old name inherits nothing: not the grant, not the collection
+    again = _rag("users", *d, "add", "bob", "--password-stdin", stdin="another person\n")
+    assert again.returncode == 0
     assert _rag(*ask, "--user", "bob").returncode == 2
+    listed = ["--list", "--collection", "bobs", *d]
+    inherited = _rag(*listed, "--user", "bob", module="ingest")
+    assert inherited.returncode == 2 and "no access" in inherited.stderr
+    assert "bob.md" in _rag(*listed, module="ingest").stdout  # the administrator still has it
     typo = _rag("ask", "bees?", "--collection", "cil", *d)  # a mistyped name, not an answer
     assert typo.returncode == 2 and "no collection 'cil'" in typo.stderr
-    assert "(collections: cli)" in typo.stderr and "Sources" not in typo.stdout
+    assert "(collections: bobs, cli)" in typo.stderr and "Sources" not in typo.stdout
     questions = write_qa(tmp_path / "qa.jsonl", [BEES_QA])
     evaluated = _rag("eval", "--questions", questions, "--collection", "cil", *d)
     assert evaluated.returncode == 2 and "no collection 'cil'" in evaluated.stderr
