@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import threading
 import time
@@ -33,12 +34,30 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+TOKENS = 2  # how text is cut into words; an index on disk cut another way is rebuilt
+# Chinese, Japanese and Korean scripts: written without spaces between words.
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+
+
+def _cjk_bigrams(text: str) -> str:
+    """Each run of CJK characters as its overlapping pairs ("带薪年假" -> "带薪 薪年 年假"):
+    with no spaces, a whole clause was one "word", and no question ever matched it."""
+
+    def pairs(match: re.Match[str]) -> str:
+        run = match.group()
+        return " " + " ".join(run[i : i + 2] for i in range(max(1, len(run) - 1))) + " "
+
+    return CJK.sub(pairs, text)
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """Lower-cased, stop-word-free, Snowball-stemmed words of each text (bm25s's tokenizer)."""
+    """Lower-cased, stop-word-free, Snowball-stemmed words of each text (bm25s's tokenizer);
+    CJK text as character pairs."""
     from bm25s.tokenization import Tokenizer
 
     # A fresh tokenizer per call: its vocabulary is state, and queries come from many threads.
     tokenizer = Tokenizer(splitter=WORDS, stopwords="en", stemmer=_stemmer())
+    texts = [_cjk_bigrams(t) if CJK.search(t) else t for t in texts]
     words = tokenizer.tokenize(texts, return_as="string", show_progress=False)
     return [[w for w in doc if w] for doc in words]
 
@@ -198,6 +217,7 @@ class LexicalIndex:
 
     def _write_manifest(self, generation: int, segments: list[Segment]) -> None:
         manifest = {
+            "tokens": TOKENS,
             "generation": generation,
             "segments": [{"name": s.name, "dead_docs": sorted(s.dead_docs)} for s in segments],
         }
@@ -221,6 +241,8 @@ class LexicalIndex:
     def _load(self) -> None:
         try:
             manifest = json.loads((self.folder / "manifest.json").read_text())
+            if manifest.get("tokens") != TOKENS:  # words cut another way: rebuilt, once
+                return
             segments = [
                 load_segment(s["name"], self.folder / s["name"], set(s["dead_docs"]))
                 for s in manifest["segments"]

@@ -8,11 +8,14 @@ from rag.markdown import fenced_spans
 
 # A sentence ends at . ! ? (optionally followed by a closing quote/bracket) before whitespace and
 # an upper-case letter, digit or opening bracket; blank lines and list bullets also end one.
+# Chinese and Japanese end one at 。！？ (and a closing quote after it), spaces or not.
 _BOUNDARY = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[A-Z0-9(\[“\"'•*-])"
+    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[A-Z0-9(\[“\"'•*\u3040-\u30ff\u4e00-\u9fff-])"
+    r"|(?:(?<=[。！？])|(?<=[。！？][」』”’）]))\s*(?=[^\s」』”’）])"
     r"|\n\s*\n|\n(?=\s*[•*-]\s)"
 )
-MIN_CHARS = 12
+_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+MIN_CHARS = 12  # shorter is a fragment ("Fig. 1"); a CJK character counts as two
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -34,7 +37,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
             s += 1
         while e > s and text[e - 1].isspace():
             e -= 1
-        if e - s >= MIN_CHARS:
+        if e - s + len(_WIDE.findall(text, s, e)) >= MIN_CHARS:
             out.append((s, e))
     return out
 

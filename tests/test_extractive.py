@@ -12,6 +12,7 @@ from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
 from rag.fragments import across_pages, marked, whole_sentence
+from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.render import safe_markdown
 from rag.sentences import clean, is_table, sentence_spans
@@ -279,3 +280,38 @@ def _pdf(pages: list[str]) -> bytes:
         pdf.add_page()
         pdf.multi_cell(0, 6, body)
     return bytes(pdf.output())
+
+
+HANDBOOK = """# 员工手册
+
+## 休假
+
+每位员工每年有十五天带薪年假。年假必须在当年使用，否则作废。病假需要提供医生证明。
+
+## 工作时间
+
+正常工作时间为周一至周五，上午九点到下午六点。午休时间为一小时。
+
+## 报销
+
+差旅费用须在出差结束后三十天内提交报销申请，并附上所有发票。
+"""
+
+
+def test_chinese_is_searched_by_character_pairs_and_quoted_by_sentence(local: Docent) -> None:
+    # Chinese has no spaces: a whole clause was one BM25 "word" that no question matched, and
+    # 。 did not end a sentence, so a question about lunch breaks was refused (0.03).
+    assert tokenize(["带薪年假。"]) == [["带薪", "薪年", "年假"]]
+    text = HANDBOOK.splitlines()[4]
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "每位员工每年有十五天带薪年假。",
+        "年假必须在当年使用，否则作废。",
+        "病假需要提供医生证明。",
+    ]
+    assert ingest(local, ("手册.md", HANDBOOK.encode())) == ["indexed"]
+    stream = local.ask("午休时间多长？")
+    answer = "".join(stream)
+    assert stream.result.mode == "extractive" and "> 午休时间为一小时。 [1]" in answer
+    stream = local.ask("公司的股票代码是什么？")  # the company's ticker symbol: not in it
+    "".join(stream)
+    assert stream.result.mode == "not-found"

@@ -7,6 +7,7 @@ durable store's interface over that text, so each test can count what the index 
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Sequence
@@ -219,3 +220,20 @@ def test_collection_keeps_bm25_in_step(local: Docent) -> None:
     collection.delete_document(doc.doc_id)
     assert not collection.bm25("glaciers valleys", 5)
     assert collection.bm25("clover", 5)
+
+
+def test_an_index_cut_into_words_another_way_is_rebuilt(tmp_path: Path) -> None:
+    # CJK text became character pairs (rag.lexical.TOKENS 2): an index written before holds
+    # whole clauses as words, which no question matches any more, so it is built again.
+    docs = {"zh": ["每位员工每年有十五天带薪年假。"], "en": ["Barn owls hunt by sound."]}
+    fresh(tmp_path, docs)
+    manifest = tmp_path / "fresh" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    kept = LexicalIndex(tmp_path / "fresh")
+    kept.ensure(1, rows := Rows(docs))
+    assert rows.texts_read == 0 and kept.search("带薪年假", 1)  # the same cut: loaded as it is
+    data["tokens"] = 1
+    manifest.write_text(json.dumps(data))
+    again = LexicalIndex(tmp_path / "fresh")
+    again.ensure(1, rows := Rows(docs))
+    assert rows.texts_read == 2 and again.search("带薪年假", 1)[0][0].startswith("zh")
