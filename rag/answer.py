@@ -21,6 +21,7 @@ from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.extractive import extractive_answer
 from rag.llm import ChatLLM, LLMError
+from rag.lookup import names_exactly
 from rag.passage import Passage
 from rag.prompt import NOT_COVERED, Turn, build_prompt
 from rag.rerank import Reranker, RerankError
@@ -48,6 +49,7 @@ class SearchResult:
     query_vector: np.ndarray
     reranker: str
     confidence: float = 0.0  # the reranker's: below its threshold, "not in your documents"
+    lookup: bool = False  # the best passage holds a code the query names (rag.lookup)
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -78,6 +80,7 @@ class AnswerResult:
     model: str | None = None
     warnings: list[str] = field(default_factory=list)
     confidence: float | None = None  # the reranker's confidence that the documents answer it
+    lookup: bool = False  # answered as a lookup of a code the best source holds (rag.lookup)
     tokens: dict[str, int] = field(default_factory=dict)
     cost_usd: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
@@ -164,6 +167,7 @@ class Answerer:
         except RerankError as exc:  # the fused order stands
             result.warnings.append(str(exc))
         result.confidence = self.reranker.confidence(result.query_vector, found)
+        result.lookup = names_exactly(query, found)
         result.timings["rerank"] = time.perf_counter() - start
         result.passages = found[: k or self.settings.top_k]
         return result
@@ -216,8 +220,10 @@ class Answerer:
         result.sources = found.passages
         result.warnings += found.warnings
         result.timings |= found.timings
-        result.confidence = found.confidence
-        if not found.passages or found.confidence < self.reranker.threshold:
+        result.confidence, result.lookup = found.confidence, found.lookup
+        # A lookup ("Which warehouse holds SKU-04999?") is answered by the passage that holds
+        # the code, whatever the answerability model makes of the question's other words.
+        if not found.passages or (found.confidence < self.reranker.threshold and not found.lookup):
             result.mode, result.answer = "not-found", NOT_FOUND_TEXT
             result.timings["first_token"] = result.timings["total"] = time.perf_counter() - t0
             yield result.answer

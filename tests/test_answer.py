@@ -245,3 +245,29 @@ def test_r_output_in_an_llm_answer_is_not_a_citation(filled: Docent) -> None:
         result, _ = _ask(filled, "How do honey bees tell direction?", llm_base_url=stub.base_url)
     assert [c.number for c in result.citations] == [1] and result.removed_citations == 0
     assert '[1] 42\n> bees[[3]]\n[3] "waggle"' in result.answer  # the output, untouched
+
+
+def _inventory(rows: int) -> bytes:
+    """A CSV of ``rows`` stock lines, one chunk each, alike but for their codes and figures."""
+    lines = ["sku,product,warehouse,quantity,price_eur"]
+    towns = ("Oslo", "Bergen", "Lyon", "Porto")
+    for i in range(rows):
+        product = ("sprocket", "widget", "gear", "bolt")[i % 4]
+        lines.append(
+            f"SKU-{i:05d},{product} model {i % 97},{towns[i * 7 % 4]},{i * 37 % 1000},9.50"
+        )
+    return "\n".join(lines).encode()
+
+
+def test_a_lookup_by_code_is_answered_by_the_row_that_holds_it(local: Docent) -> None:
+    # Over 1,500 alike rows the answerability model refused "Which warehouse holds SKU-01499?"
+    # (0.05) although the row holding SKU-01499 came first: its other words are in every row.
+    assert ingest(local, ("inventory.csv", _inventory(1500))) == ["indexed"]
+    stream = local.ask("Which warehouse holds SKU-01499?")
+    text = "".join(stream)
+    assert stream.result.mode == "extractive" and stream.result.lookup
+    assert "SKU-01499" in text and "Bergen" in text  # towns[1499 * 7 % 4]
+    for question in ("What is the price of SKU-07777?", "Which warehouse has the most bolts?"):
+        stream = local.ask(question)  # a code no row holds; no code at all
+        "".join(stream)
+        assert stream.result.mode == "not-found" and not stream.result.lookup, question
