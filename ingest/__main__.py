@@ -81,6 +81,10 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         files, results = find_files(args.paths, follow_links=args.follow_links)
+        if not files and not results:  # an empty folder: say so, not just "0 ok"
+            where = ", ".join(str(p) for p in args.paths)
+            print(f"no files found in {where}; Docent reads {', '.join(sorted(SUPPORTED))}")
+            return 0
         sources = [
             Source.from_path(p, n) for p, n in zip(files, document_names(files), strict=True)
         ]

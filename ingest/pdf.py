@@ -37,7 +37,7 @@ def load_pdf(name: str, data: bytes) -> LoadedDocument:
         raise IngestError(
             name,
             "the PDF has no text layer (a scanned document?); run OCR on it "
-            "first, e.g. `ocrmypdf in.pdf out.pdf`, then add the result",
+            "first (for example with ocrmypdf), then add the result",
         )
     blocks: list[Block] = []
     for page, (text, (path, marks)) in enumerate(

@@ -71,6 +71,9 @@ def test_wrong_then_right_password_then_sign_out(accounts_env: Path) -> None:
     assert "Signed in as **ann**" in "\\n".join(c.value for c in at.sidebar.caption)
     assert at.sidebar.file_uploader  # her own, new collection
     assert at.session_state["collection"] == "ann-docs"
+    welcome = next(i.value for i in at.info if "Welcome to Docent" in i.value)
+    assert "OPENAI_API_KEY" not in welcome  # the server's settings are the operator's
+    assert "Your administrator can configure an LLM" in welcome  # no own endpoints here
     next(b for b in at.sidebar.button if b.label == "Sign out").click()
     _run(at)
     assert [t.label for t in at.text_input] == ["Name", "Password"]

@@ -87,6 +87,12 @@ def test_files_of_one_name_in_several_folders_are_kept_apart(tmp_path: Path) -> 
     )
 
 
+def test_an_empty_folder_is_named(tmp_path: Path) -> None:
+    (tmp_path / "empty" / ".git").mkdir(parents=True)  # hidden folders are not walked
+    run = _cli(tmp_path / "empty", "--collection", "cli", "--data-dir", tmp_path / "data")
+    assert run.returncode == 0 and f"no files found in {tmp_path / 'empty'}" in run.stdout
+
+
 def test_cli_rejects_a_bad_collection_name(tmp_path: Path) -> None:
     run = _cli("--list", "--collection", "x", "--data-dir", tmp_path)
     assert run.returncode == 2 and "invalid collection name 'x'" in run.stderr

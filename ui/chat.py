@@ -57,7 +57,7 @@ def first_run(active: Settings) -> None:
         "An LLM is configured: answers are written by it and cited."
         if active.llm_configured
         else "No LLM is configured: Docent quotes the most relevant sentences, cited. "
-        "Set `DOCENT_LLM_BASE_URL` or `OPENAI_API_KEY` for written answers."
+        + _written_answers(active)
     )
     st.info(
         "**Welcome to Docent.**  \n"
@@ -65,6 +65,16 @@ def first_run(active: Settings) -> None:
         "*Index*.  \n2. Ask a question below; every answer cites the passages it used.  \n"
         f"3. {llm}"
     )
+
+
+def _written_answers(active: Settings) -> str:
+    """How to get written answers, for whoever reads the page: the server's settings are
+    the operator's business, not a signed-in user's."""
+    if active.auth == "none":
+        return "Set `DOCENT_LLM_BASE_URL` or `OPENAI_API_KEY` for written answers."
+    if active.user_endpoints_allowed:
+        return "For written answers, add your own LLM endpoint under ⚙️ Settings."
+    return "Your administrator can configure an LLM for written answers."
 
 
 def ask(app: Docent, user: User, question: str, active: Settings) -> None:
