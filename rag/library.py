@@ -32,6 +32,15 @@ from rag.recovery import (
 from rag.vectors import EmbeddingMismatchError, VectorStore
 
 
+def readable(store: DocStore, user: User | None = None) -> list[str]:
+    """Names of the collections in ``store`` that ``user`` may read (default: all)."""
+    names = store.collections()
+    if user is None:
+        return names
+    owners, grants = store.owners(), store.grants()
+    return [n for n in names if role_of(user, owners.get(n), grants.get(n, {})) != "none"]
+
+
 class Library:
     """Every collection in one data dir (or one shared database and Chroma server)."""
 
@@ -122,11 +131,7 @@ class Library:
 
     def collections(self, user: User | None = None) -> list[str]:
         """Names of the collections ``user`` may read (default: all)."""
-        names = self.store.collections()
-        if user is None:
-            return names
-        owners, grants = self.store.owners(), self.store.grants()
-        return [n for n in names if role_of(user, owners.get(n), grants.get(n, {})) != "none"]
+        return readable(self.store, user)
 
     def _role(self, name: str, user: User) -> Role:
         """``user``'s role on ``name``; a collection that does not exist yet would be theirs."""

@@ -183,6 +183,28 @@ def test_a_new_chat_is_listed_at_once_and_its_address_reopens_it(app_env: Path) 
     assert not at.chat_message and "chat" not in at.query_params
 
 
+def test_the_collection_on_screen_survives_a_reload_through_the_address(app_env: Path) -> None:
+    # A reload went back to the default collection: "my documents are gone".
+    at = _app()
+    assert "collection" not in at.query_params  # the default: a clean address
+    at.sidebar.text_input(key="new_collection").set_value("manuals")
+    next(b for b in at.sidebar.button if b.label == "Create").click()
+    at.run()
+    assert at.session_state["collection"] == "manuals"
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    assert at.query_params["collection"] == "manuals"
+    reloaded = AppTest.from_file(APP, default_timeout=300)
+    reloaded.query_params["collection"] = "manuals"
+    reloaded.run()
+    assert reloaded.session_state["collection"] == "manuals"
+    assert "Collection: **manuals**" in _captions(reloaded)
+    unknown = AppTest.from_file(APP, default_timeout=300)
+    unknown.query_params["collection"] = "no-such-collection"  # not made on a whim
+    unknown.run()
+    assert unknown.session_state["collection"] == get_settings().collection
+    assert "collection" not in unknown.query_params
+
+
 def test_retrieval_settings_survive_a_reload_through_the_address(app_env: Path) -> None:
     at = _app()
     assert not {"top_k", "hybrid", "reranker"} & set(at.query_params)  # defaults: clean address

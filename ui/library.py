@@ -21,6 +21,7 @@ from rag.collection import Collection
 from rag.config import Settings, check_collection_name, get_settings
 from rag.cost import MILLION, CollectionCost, human, measure
 from rag.docstore import DocStore, DocumentRecord
+from rag.library import readable
 from rag.lock import StoreBusyError
 from rag.render import plain
 from rag.system import Docent
@@ -59,6 +60,23 @@ def start_collection(settings: Settings, store: DocStore, user: User) -> str:
         return owned[0]
     own = re.sub(r"[^A-Za-z0-9._-]+", "-", user.name).strip("._-")[:40] or "my"
     return f"{own}-docs"
+
+
+def collection_from_address(store: DocStore, user: User) -> str | None:
+    """The collection the page's address names (``?collection=``), if the user may read it:
+    a reload or a bookmark comes back to the collection it showed, not to the default."""
+    wanted = st.query_params.get("collection")
+    return wanted if wanted and wanted in readable(store, user) else None
+
+
+def show_collection_in_address(settings: Settings, name: str) -> None:
+    """Name the collection on screen in the address; the configured default is left out,
+    so a fresh page keeps a clean address."""
+    if name == settings.collection:
+        if "collection" in st.query_params:
+            del st.query_params["collection"]
+    elif st.query_params.get("collection") != name:
+        st.query_params["collection"] = name
 
 
 def collection_picker(app: Docent, user: User) -> Collection | None:

@@ -24,7 +24,7 @@ from rag.config import get_settings
 from rag.render import plain
 from ui.boot import Boot, Front, QueuedUpload
 from ui.chat import first_run
-from ui.library import document_list, start_collection, uploader
+from ui.library import collection_from_address, document_list, start_collection, uploader
 from ui.settings import settings_panel
 from ui.signin import account_box, current_user
 from ui.state import state
@@ -61,7 +61,9 @@ def draw(boot: Boot) -> StatusContainer | None:
     user = current_user(front)  # the sign-in page (and the end of this run) if nobody is in
     s = state()
     if s.collection is None:
-        s.collection = start_collection(front.settings, front.store, user)
+        s.collection = collection_from_address(front.store, user) or start_collection(
+            front.settings, front.store, user
+        )
     with st.sidebar:
         account_box(front, user)
         st.header("📚 Library")

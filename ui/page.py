@@ -9,7 +9,12 @@ from ui.boot import Boot
 from ui.chat import chat
 from ui.chats import chats_panel, restore_chat
 from ui.evaluate import evaluate_button
-from ui.library import library_panel, start_collection
+from ui.library import (
+    collection_from_address,
+    library_panel,
+    show_collection_in_address,
+    start_collection,
+)
 from ui.loading import adopt_queued, loading_page
 from ui.settings import settings_panel
 from ui.signin import account_box, current_user
@@ -33,7 +38,9 @@ def page(started: Boot, wait_s: float | None = None) -> None:
     user = current_user(app)
     restore_chat(app, user)
     if s.collection is None:
-        s.collection = start_collection(app.settings, app.library.store, user)
+        s.collection = collection_from_address(app.library.store, user) or start_collection(
+            app.settings, app.library.store, user
+        )
     with st.sidebar:
         account_box(app, user)
         chats_panel(app, user)
@@ -45,4 +52,5 @@ def page(started: Boot, wait_s: float | None = None) -> None:
         "Answers grounded in your documents, with citations you can open. "
         f"Collection: **{plain(s.collection)}**"
     )
+    show_collection_in_address(app.settings, s.collection)
     chat(app, user, active)
