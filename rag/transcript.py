@@ -19,7 +19,8 @@ def chat_markdown(
     messages: list[dict[str, Any]], title: str = "Docent chat", now: datetime | None = None
 ) -> str:
     """Render saved messages: ``{"role", "content", "answer"}`` (``answer``: the answer's
-    ``to_dict()`` form, or None for questions)."""
+    ``to_dict()`` form, or None for questions), under ``title`` and the time ``now`` (the
+    chat's last message; default: the present)."""
     stamp = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
     lines = [f"# {plain(title)} — {stamp}", ""]
     for message in messages:

@@ -90,7 +90,11 @@ def current_chat(app: Docent, user: User) -> None:
                 st.error(plain(str(exc)))
         st.download_button(
             "⬇️ Download as Markdown",
-            data=chat_markdown(app.chats.messages(user, chat.id), title=chat.title),
+            data=chat_markdown(
+                app.chats.messages(user, chat.id),
+                title=chat.title,
+                now=datetime.fromtimestamp(chat.updated_at),  # the chat's date, not today's
+            ),
             file_name=download_name(chat.title),
             mime="text/markdown",
             key="download-chat",
