@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from rag.bm25_segment import Segment, bm25_idf, build_segment, load_segment, save_segment
+from rag.sentences import CJK_CHARS
 
 WORDS = r"(?u)\w+"  # single letters and digits count: R has c(), t(), and version numbers
 
@@ -35,8 +36,7 @@ def _stemmer() -> Any:
 
 
 TOKENS = 2  # how text is cut into words; an index on disk cut another way is rebuilt
-# Chinese, Japanese and Korean scripts: written without spaces between words.
-CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+")
+CJK = re.compile(f"[{CJK_CHARS}]+")  # Chinese, Japanese, Korean: no spaces between words
 
 
 def _cjk_bigrams(text: str) -> str:

@@ -6,15 +6,18 @@ import re
 
 from rag.markdown import fenced_spans
 
+# Kana, CJK ideographs and Hangul: scripts written without spaces between words.
+CJK_CHARS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+
 # A sentence ends at . ! ? (optionally followed by a closing quote/bracket) before whitespace and
 # an upper-case letter, digit or opening bracket; blank lines and list bullets also end one.
 # Chinese and Japanese end one at 。！？ (and a closing quote after it), spaces or not.
 _BOUNDARY = re.compile(
-    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[A-Z0-9(\[“\"'•*\u3040-\u30ff\u4e00-\u9fff-])"
+    r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+(?=[A-Z0-9(\[“\"'•*" + CJK_CHARS + r"-])"
     r"|(?:(?<=[。！？])|(?<=[。！？][」』”’）]))\s*(?=[^\s」』”’）])"
     r"|\n\s*\n|\n(?=\s*[•*-]\s)"
 )
-_WIDE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+_WIDE = re.compile(f"[{CJK_CHARS}]")
 MIN_CHARS = 12  # shorter is a fragment ("Fig. 1"); a CJK character counts as two
 
 
