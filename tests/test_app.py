@@ -205,6 +205,23 @@ def test_the_collection_on_screen_survives_a_reload_through_the_address(app_env:
     assert "collection" not in unknown.query_params
 
 
+def test_a_question_sent_as_the_documents_went_is_not_dropped_silently(app_env: Path) -> None:
+    # The box used to turn disabled once the collection emptied: a question sent as the last
+    # document went (deleted in another tab or process) vanished without a word.
+    at = _app()
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    _ask(at, "How do honey bees tell direction?")
+    next(b for b in at.sidebar.button if (b.key or "").startswith("del-")).click()
+    at.run()
+    next(b for b in at.sidebar.button if (b.key or "").startswith("del-yes-")).click()
+    at.run()
+    assert not at.chat_input[0].disabled  # mid-chat: still open
+    _ask(at, "What is the largest glacier in the Alps?")
+    assert "has no documents any more, so this was not asked" in at.warning[-1].value
+    assert "largest glacier" in at.warning[-1].value
+    assert len(at.chat_message) == 2  # the earlier question and answer, nothing new
+
+
 def test_retrieval_settings_survive_a_reload_through_the_address(app_env: Path) -> None:
     at = _app()
     assert not {"top_k", "hybrid", "reranker"} & set(at.query_params)  # defaults: clean address

@@ -7,7 +7,7 @@ from typing import Any
 
 import streamlit as st
 
-from rag.access import AccessDenied, User
+from rag.access import AccessDenied, User, allowed
 from rag.config import Settings, get_settings
 from rag.render import plain, safe_markdown
 from rag.system import Docent
@@ -29,10 +29,11 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
             else:
                 st.markdown(safe_markdown(message["content"]))
     try:
-        has_docs = bool(app.collection(s.collection, user).documents())
+        collection = app.collection(s.collection, user)
     except AccessDenied as exc:
         st.error(plain(str(exc)))
         return
+    has_docs = bool(collection.documents())
     if not has_docs and not s.messages:
         first_run(active or get_settings())
     elif not s.messages:  # an empty page says what to do next
@@ -42,12 +43,20 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
             f"This chat's collection “{plain(s.gone_collection)}” has been deleted: the chat "
             "is shown as it was. Start a ➕ New chat to ask about your other documents."
         )
+    empty = "Upload documents first" if allowed(collection.role, "write") else "No documents yet"
     question = st.chat_input(
-        "Ask a question about your documents" if has_docs else "Upload documents first",
-        disabled=not has_docs or active is None or bool(s.gone_collection),
+        "Ask a question about your documents" if has_docs else empty,
+        # Mid-chat the box stays open even if the documents went (deleted elsewhere): a
+        # question sent as they went would otherwise vanish without a word.
+        disabled=(not has_docs and not s.messages) or active is None or bool(s.gone_collection),
         max_chars=get_settings().max_question_tokens * 8,  # the token limit is checked in rag
     )
-    if question and active is not None:
+    if question and not has_docs:
+        st.warning(
+            f"“{plain(s.collection)}” has no documents any more, so this was not asked: "
+            f"“{plain(question)}”"
+        )
+    elif question and active is not None:
         ask(app, user, question, active)
 
 
