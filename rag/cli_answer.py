@@ -10,7 +10,7 @@ from pathlib import Path
 from rag.access import AccessDenied, User
 from rag.answer import AnswerResult, SearchResult
 from rag.collection import Collection
-from rag.config import Settings, get_settings
+from rag.config import TOP_K_RANGE, Settings, get_settings
 from rag.errors import USER_ERRORS, report
 from rag.system import Docent
 from rag.transcript import source_labels
@@ -35,7 +35,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
 def passages(text: str) -> int:
     """``--k``: a whole number of passages in the range the settings allow (a negative one
     used to slice the list from its end)."""
-    low, high = 1, 50  # Settings.top_k
+    low, high = TOP_K_RANGE
     try:
         k = int(text)
     except ValueError:

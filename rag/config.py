@@ -27,6 +27,9 @@ RerankerName = Literal["auto", "learned", "maxsim", "cross-encoder", "llm", "non
 RERANKERS: tuple[RerankerName, ...] = get_args(RerankerName)
 
 
+TOP_K_RANGE = (1, 50)  # passages per answer a setting or a command may ask for
+
+
 class Settings(BaseSettings):
     """Everything Docent can be configured with; env vars are ``DOCENT_<FIELD>``."""
 
@@ -76,7 +79,7 @@ class Settings(BaseSettings):
     max_expanded_mb: float = Field(default=256.0, gt=0)
 
     # Retrieval
-    top_k: int = Field(default=5, ge=1, le=50)
+    top_k: int = Field(default=5, ge=TOP_K_RANGE[0], le=TOP_K_RANGE[1])
     candidates: int = Field(default=100, ge=1, le=500)
     hybrid: bool = True
     # How the dense and BM25 lists are fused before the second pass: min-max normalised scores
