@@ -41,6 +41,7 @@ MAX_CODE_CHARS = 1200  # a fenced code block is quoted whole up to this, then cu
 LEAD_IN_CHARS = 60  # a best sentence shorter than this is quoted with the one after it
 MAX_LIST_ITEMS = 8  # a list a best sentence introduces ("...as follows:") is quoted whole
 _LIST_ITEM = re.compile(r"^(?:[•*\-–]|\d{1,2}[.)])\s")
+_LABEL = re.compile(r"^[^\W_][\w .+#/()-]{0,30}:$")  # "Python:", "C++:", "Output (R):"
 
 EXTRACTIVE_NOTE = (
     "*Extractive answer — no LLM is configured, so these are the most relevant "
@@ -70,6 +71,7 @@ class _Sentence:
     text: str
     score: float
     vector: np.ndarray | None = None  # its sentence vector, when the store has them
+    label: str = ""  # a code block's label line ("Python:"), too short to be a sentence
 
 
 def extractive_answer(
@@ -88,9 +90,11 @@ def extractive_answer(
     parts: list[str] = []
     after_quote = False
     for n, sentence in picked:
-        if is_code(sentence) or is_table(sentence):  # shown as code, its citation after it
-            block = _code_block(sentence) if is_code(sentence) else _fenced("", sentence)
-            parts.append(("\n\n" if parts else "") + f"{block}\n\n[{n}]")
+        label, body = _labelled(sentence)
+        if is_code(body) or is_table(body):  # shown as code, its citation after it
+            block = _code_block(body) if is_code(body) else _fenced("", body)
+            lead = f"> {_escape(label)}\n\n" if label else ""
+            parts.append(("\n\n" if parts else "") + f"{lead}{block}\n\n[{n}]")
             after_quote = False
             continue
         # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
@@ -100,6 +104,24 @@ def extractive_answer(
         parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
         after_quote = True
     return EXTRACTIVE_NOTE + "\n\n" + "".join(parts)
+
+
+def _labelled(sentence: str) -> tuple[str, str]:
+    """``(label, code)`` for a code block quoted with its label line (see :func:`_label`),
+    else ``("", sentence)``."""
+    first, _, rest = sentence.partition("\n")
+    if _LABEL.match(first) and is_code(rest):
+        return first, rest
+    return "", sentence
+
+
+def _label(text: str, start: int, before: int) -> str:
+    """The label of the code block starting at ``start``: all the text since the previous
+    sentence (which ends at ``before``), if it is one short line ending with a colon
+    ("Python:", "Output:"). Too short to be a sentence, it would otherwise be lost, and
+    with it which of several blocks is which."""
+    gap = text[before:start].strip()
+    return gap if _LABEL.match(gap) else ""
 
 
 def _escape(text: str) -> str:
@@ -163,6 +185,10 @@ def pick_sentences(
         first.setdefault(c.number, i)
     chosen.sort(key=lambda s: (first[s.number], s.start))
     texts = _whole(chosen, sources, load) if load is not None else [s.text for s in chosen]
+    texts = [
+        f"{s.label}\n{t}" if s.label and is_code(t) else t
+        for s, t in zip(chosen, texts, strict=True)
+    ]
     return _distinct([s.number for s in chosen], texts)
 
 
@@ -249,12 +275,15 @@ def _scored(
         else:
             vectors = vectors.astype(np.float32)
             sims = vectors @ q
+        before = 0
         for i, (s, e) in enumerate(spans):
             text = clean(passage.text[s:e])
             if text:
                 score = float(sims[i]) + weights.source / n
                 vector = None if vectors is None else vectors[i]
-                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector))
+                label = _label(passage.text, s, before) if is_code(text) else ""
+                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector, label))
+            before = e
     words = set(tokenize([query])[0])
     if words and weights.words:
         for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):

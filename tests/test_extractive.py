@@ -315,3 +315,32 @@ def test_chinese_is_searched_by_character_pairs_and_quoted_by_sentence(local: Do
     stream = local.ask("公司的股票代码是什么？")  # the company's ticker symbol: not in it
     "".join(stream)
     assert stream.result.mode == "not-found"
+
+
+CLIENTS = """# Calling the report API
+
+The report API answers on port 8600 and needs the admin token in every request.
+
+Python:
+
+```python
+reports = client.get("/reports", token=TOKEN)
+```
+
+Bash:
+
+```bash
+curl -H "Authorization: Bearer $TOKEN" localhost:8600/reports
+```
+
+Reports are kept for a week.
+"""
+
+
+def test_a_code_block_keeps_its_label_line(local: Docent) -> None:
+    # "Bash:" is too short to be a sentence; without it the reader cannot tell the blocks apart
+    assert ingest(local, ("clients.md", CLIENTS.encode())) == ["indexed"]
+    _, text = _offline(local, "How do I list the reports with curl from bash?")
+    assert '> Bash:\n\n```bash\ncurl -H "Authorization: Bearer $TOKEN"' in text
+    if "```python" in text:
+        assert "> Python:\n\n```python" in text
