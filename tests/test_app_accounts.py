@@ -106,3 +106,39 @@ def test_without_accounts_an_open_address_is_refused(
         get_settings.cache_clear()
     assert "serves only this machine" in at.error[0].value
     assert not at.sidebar.file_uploader and not at.chat_input  # nothing else is drawn
+
+
+def test_a_delete_refused_by_a_role_change_mid_confirmation_says_so(accounts_env: Path) -> None:
+    # bob opens the delete confirmation as a writer; ann makes him a reader before he answers.
+    # The list then has no delete buttons, and the pending confirmation used to vanish unsaid.
+    from rag.access import User
+    from rag.system import Docent
+    from tests.conftest import ingest
+    from tests.helpers import FACTS, make_pdf
+
+    accounts = _accounts(accounts_env)
+    for name in ("ann", "bob"):
+        accounts.add(name, f"{name}'s long password")
+    settings = Settings(data_dir=accounts_env, auth="accounts", _env_file=None)
+    owner = Docent(settings)
+    try:
+        ann = User("ann")
+        shared = owner.collection("ann-team", ann)
+        assert ingest(owner, ("facts.pdf", make_pdf(FACTS)), collection=shared) == ["indexed"]
+        owner.library.share("ann-team", ann, "bob", "writer")
+        at = AppTest.from_file(APP, default_timeout=300)
+        at.query_params["collection"] = "ann-team"
+        _run(at)
+        _sign_in(at, "bob", "bob's long password")
+        assert at.session_state["collection"] == "ann-team"
+        next(b for b in at.sidebar.button if (b.key or "").startswith("del-")).click()
+        _run(at)
+        assert "Delete **facts\\.pdf**" in at.sidebar.warning[0].value
+        owner.library.share("ann-team", ann, "bob", "reader")
+        _run(at)
+        warning = at.sidebar.warning[0].value
+        assert "facts\\.pdf was not deleted" in warning and "reader" in warning
+        assert not [b for b in at.sidebar.button if (b.key or "").startswith("del")]
+        assert [d.name for d in owner.collection("ann-team", ann).documents()] == ["facts.pdf"]
+    finally:
+        owner.close()

@@ -230,7 +230,17 @@ def result_line(r: FileResult) -> str:
 def documents(collection: Collection) -> None:
     """The collection's documents, each with a delete button for those who may."""
     writer = allowed(collection.role, "write")
-    document_list(collection.documents(), collection if writer else None)
+    docs = collection.documents()
+    pending = next((d for d in docs if d.doc_id == state().get("confirm_delete")), None)
+    if pending is not None and not writer:
+        # The delete was being confirmed when the user's access changed (another tab, the
+        # owner): the buttons are gone, so say why rather than drop it silently.
+        state().pop("confirm_delete", None)
+        st.warning(
+            f"{plain(pending.name)} was not deleted: you are now a {collection.role} of "
+            "this collection, and may no longer change it."
+        )
+    document_list(docs, collection if writer else None)
 
 
 def document_list(docs: list[DocumentRecord], deletable: Collection | None = None) -> None:
