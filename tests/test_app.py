@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 import streamlit as st
+from streamlit.runtime.media_file_storage import MediaFileKind
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from rag.config import get_settings
@@ -400,3 +405,42 @@ def test_a_nul_or_a_bidi_override_in_a_file_name_is_refused_and_shown_safely(
     assert "evil\u241aname" in sidebar and "contains control characters" in sidebar
     assert "virus\\.exe — unsupported file type" in sidebar
     assert "0 documents" in "\n".join(h.value for h in at.sidebar.subheader)
+
+
+class _Kept(MemoryMediaFileStorage):
+    """Streamlit's in-memory media storage, keeping every file it is given: AppTest drops
+    its storage after each run, and a download button's data lives there."""
+
+    files: ClassVar[dict[str, bytes]] = {}
+
+    def load_and_get_id(
+        self,
+        path_or_data: str | bytes,
+        mimetype: str,
+        kind: MediaFileKind,
+        filename: str | None = None,
+    ) -> str:
+        file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
+        _Kept.files[self.get_url(file_id)] = self.get_file(file_id).content
+        return file_id
+
+
+def test_a_downloaded_chat_holds_the_chat_and_its_own_date(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import streamlit.testing.v1.app_test as app_test
+
+    import rag.chats
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", _Kept)
+    asked = datetime(2024, 3, 5, 14, 30)  # the chat's last message: not the download's time
+    monkeypatch.setattr(rag.chats, "time", SimpleNamespace(time=asked.timestamp))
+    at = _app()
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    _ask(at, "How do honey bees tell direction?")
+    at.run()  # the sidebar lists the new chat, with its download button
+    button = next(b for b in at.get("download_button") if "Markdown" in b.label)
+    text = _Kept.files[button.proto.url].decode()
+    assert text.startswith("# How do honey bees tell direction? — 2024-03-05 14:30\n")
+    assert "## Q: How do honey bees tell direction?" in text
+    assert "**Sources**" in text and "facts\\.pdf" in text

@@ -139,6 +139,10 @@ def test_a_delete_refused_by_a_role_change_mid_confirmation_says_so(accounts_env
         warning = at.sidebar.warning[0].value
         assert "facts\\.pdf was not deleted" in warning and "reader" in warning
         assert not [b for b in at.sidebar.button if (b.key or "").startswith("del")]
-        assert [d.name for d in owner.collection("ann-team", ann).documents()] == ["facts.pdf"]
+        team = owner.collection("ann-team", ann)
+        assert [d.name for d in team.documents()] == ["facts.pdf"]
+        team.delete_document(team.documents()[0].doc_id)  # now empty: a reader cannot fill it
+        _run(at)
+        assert at.chat_input[0].disabled and at.chat_input[0].placeholder == "No documents yet"
     finally:
         owner.close()
