@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import streamlit as st
+from pydantic import ValidationError
 
 from rag.config import get_settings
+from rag.errors import invalid_settings
 from ui.boot import Boot
 from ui.page import page
 from ui.signin import guard_local
@@ -20,5 +22,10 @@ def boot() -> Boot:
     return Boot(get_settings())
 
 
-guard_local(get_settings())  # before anything loads: a refused page starts nothing
+try:
+    settings = get_settings()
+except ValidationError as exc:  # a typo in .env: say which setting, not a traceback
+    st.error(f"Docent's settings are not valid: {invalid_settings(exc)}")
+    st.stop()
+guard_local(settings)  # before anything loads: a refused page starts nothing
 page(boot())

@@ -14,7 +14,7 @@ from ingest.files import UNSUPPORTED, document_names, find_files
 from ingest.loaders import SUPPORTED
 from ingest.pipeline import Progress, Source, ingest_sources
 from ingest.results import FileResult, counted
-from rag.cli_answer import acting_user, existing_collection
+from rag.cli_answer import acting_user, collection_name, existing_collection
 from rag.collection import Collection
 from rag.config import Settings, get_settings
 from rag.docstore import DocumentRecord
@@ -26,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     """The command line."""
     p = argparse.ArgumentParser(prog="python -m ingest", description=__doc__)
     p.add_argument("paths", nargs="*", type=Path, help="files and folders (recursive) to add")
-    p.add_argument("--collection", help="collection name (default: DOCENT_COLLECTION)")
+    p.add_argument(
+        "--collection", type=collection_name, help="collection name (default: DOCENT_COLLECTION)"
+    )
     p.add_argument("--data-dir", type=Path, help="data folder (default: DOCENT_DATA_DIR or ./data)")
     p.add_argument("--user", help="act as this user (default: the local administrator)")
     p.add_argument(

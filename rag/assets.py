@@ -6,8 +6,13 @@ before the app starts rather than at the first upload.
 
 from __future__ import annotations
 
+import sys
+
+from pydantic import ValidationError
+
 from rag.config import Settings, get_settings
 from rag.embeddings import Embedder, EmbeddingModelError, get_embedder
+from rag.errors import invalid_settings
 from rag.tokens import count_tokens, use_cache
 
 
@@ -41,16 +46,22 @@ def _remote(settings: Settings) -> Embedder:
     )
 
 
-def main() -> None:
-    """Prepare the assets and print what is ready."""
-    settings = get_settings()
+def main() -> int:
+    """Prepare the assets and print what is ready (``make install`` and ``make run`` do this
+    first, so settings that are not valid stop them here, named, with exit code 2)."""
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"error: Docent's settings are not valid: {invalid_settings(exc)}", file=sys.stderr)
+        return 2
     embedder = prepare(settings)
     count_tokens("tiktoken works offline")
     print(
         f"offline assets ready in {settings.data_dir}: tiktoken cl100k_base, "
         f"embedder {embedder.fingerprint.describe()} on {embedder.backend}"
     )
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,7 +10,7 @@ from pathlib import Path
 from rag.access import AccessDenied, User
 from rag.answer import AnswerResult, SearchResult
 from rag.collection import Collection
-from rag.config import TOP_K_RANGE, Settings, get_settings
+from rag.config import TOP_K_RANGE, Settings, check_collection_name, get_settings
 from rag.errors import USER_ERRORS, report
 from rag.system import Docent
 from rag.transcript import source_labels
@@ -24,12 +24,24 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         cmd.add_argument(
             "--questions", type=Path, help="JSONL with a 'question' field, or one question per line"
         )
-        cmd.add_argument("--collection", help="collection (default: DOCENT_COLLECTION)")
+        cmd.add_argument(
+            "--collection", type=collection_name, help="collection (default: DOCENT_COLLECTION)"
+        )
         cmd.add_argument("--data-dir", type=Path, help="data folder (default: ./data)")
         cmd.add_argument("--k", type=passages, help="passages to return / give to the answer")
         cmd.add_argument("--json", action="store_true", help="one JSON object per result")
         cmd.add_argument("--user", help="act as this user (default: the local administrator)")
         cmd.set_defaults(run=run)
+
+
+def collection_name(text: str) -> str:
+    """``--collection``: a valid collection name, checked as the argument is read, so that a
+    bad one is a usage error naming the option."""
+    try:
+        check_collection_name(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def passages(text: str) -> int:

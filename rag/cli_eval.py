@@ -7,7 +7,13 @@ import json
 import sys
 from pathlib import Path
 
-from rag.cli_answer import acting_user, existing_collection, passages, settings_from
+from rag.cli_answer import (
+    acting_user,
+    collection_name,
+    existing_collection,
+    passages,
+    settings_from,
+)
 from rag.errors import USER_ERRORS, report
 from rag.evaluate import evaluate, missing_documents, missing_note
 from rag.questions import read_beir, read_qa
@@ -23,7 +29,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     )
     cmd.add_argument("--questions", type=Path, required=True, help="QA JSONL, or BEIR queries")
     cmd.add_argument("--qrels", type=Path, help="BEIR qrels (TSV): --questions is BEIR queries")
-    cmd.add_argument("--collection", help="collection (default: DOCENT_COLLECTION)")
+    cmd.add_argument(
+        "--collection", type=collection_name, help="collection (default: DOCENT_COLLECTION)"
+    )
     cmd.add_argument("--data-dir", type=Path, help="data folder (default: ./data)")
     cmd.add_argument(
         "--k", type=passages, default=5, help="cut-off of hit@k and passages per answer"

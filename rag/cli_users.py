@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rag.access import EVERYONE
 from rag.accounts import AccountError, Accounts
+from rag.cli_answer import collection_name
 from rag.config import Settings, get_settings
 from rag.database import open_database
 from rag.errors import USER_ERRORS, report
@@ -45,7 +46,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     users.set_defaults(run=run_users)
 
     share = sub.add_parser("share", help="share a collection with a user or everyone")
-    share.add_argument("collection")
+    share.add_argument("collection", type=collection_name)
     share.add_argument("grantee", help=f"a user name, or {EVERYONE!r} for every signed-in user")
     share.add_argument("--role", choices=["reader", "writer", "none"], default="reader")
     share.add_argument("--data-dir", type=Path)

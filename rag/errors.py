@@ -30,9 +30,20 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 
 def report(exc: Exception) -> int:
     """Print ``error: ...`` (no traceback) to stderr; returns the exit code 2."""
-    if isinstance(exc, ValidationError):
-        message = "; ".join(str(e["msg"]) for e in exc.errors())
-    else:
-        message = str(exc)
+    message = invalid_settings(exc) if isinstance(exc, ValidationError) else str(exc)
     print(f"error: {message}", file=sys.stderr)
     return 2
+
+
+def invalid_settings(exc: ValidationError) -> str:
+    """What is wrong with the settings, naming each variable (``DOCENT_TOP_K: Input should
+    be a valid integer``) but never its value, which may be a key or a password."""
+    parts = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if field and exc.title == "Settings":
+            parts.append(f"{field if field.isupper() else 'DOCENT_' + field.upper()}: {message}")
+        else:
+            parts.append(message)
+    return "; ".join(parts)

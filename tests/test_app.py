@@ -444,3 +444,12 @@ def test_a_downloaded_chat_holds_the_chat_and_its_own_date(
     assert text.startswith("# How do honey bees tell direction? — 2024-03-05 14:30\n")
     assert "## Q: How do honey bees tell direction?" in text
     assert "**Sources**" in text and "facts\\.pdf" in text
+
+
+def test_a_setting_that_is_not_valid_is_named_on_the_page(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCENT_TOP_K", "five")
+    get_settings.cache_clear()
+    at = _app()  # no exception: the page says what is wrong instead of a traceback
+    assert "DOCENT_TOP_K: Input should be a valid integer" in at.error[0].value
