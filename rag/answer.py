@@ -265,6 +265,13 @@ class Answerer:
                 yield str(exc)
             return
         text = "".join(parts)
+        if stream.finish_reason == "length":
+            result.warnings.append("the answer reached its length limit and was cut off there")
+        elif stream.finish_reason is None:
+            result.warnings.append(
+                "the LLM endpoint ended the answer without saying it was complete: "
+                "it may be cut off"
+            )
         b = prompt.budget
         result.tokens = {
             "system": b.system,

@@ -28,7 +28,7 @@ import numpy as np
 from rag.citations import _MARKER, _numbers
 from rag.embeddings import Embedder
 from rag.lexical import tokenize
-from rag.markdown import split_code
+from rag.markdown import code_blocks, split_code
 from rag.passage import Passage
 from rag.sentences import sentence_spans
 
@@ -56,7 +56,6 @@ _NUMBER = re.compile(
 _NAME = re.compile(
     r"`[^`]+`|\b\w+(?:[_.:$]\w+)+\b(?:\(\))?|\b\w+\(\)|\b[A-Z][A-Z0-9_]{2,}\b|\b[a-z]+[A-Z]\w*\b"
 )
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 
 Kind = Literal["sentence", "item", "code"]
@@ -125,12 +124,14 @@ def default_model() -> AttributionModel:
 
 
 def split_units(answer: str) -> list[Unit]:
-    """Sentences of the prose, list items whole, fenced code blocks whole (with offsets)."""
+    """Sentences of the prose, list items whole, code blocks (fenced or indented) whole,
+    with their offsets."""
     units: list[Unit] = []
     lines = answer.splitlines(keepends=True)
     offsets = [0]
     for line in lines:
         offsets.append(offsets[-1] + len(line))
+    blocks = dict(code_blocks(answer))  # start -> end
     paragraph: int | None = None  # where the prose being gathered starts
 
     def flush(upto: int) -> None:
@@ -150,17 +151,12 @@ def split_units(answer: str) -> list[Unit]:
     i = 0
     while i < len(lines):
         line, at = lines[i], offsets[i]
-        fence = _FENCE.match(line)
-        if fence:
+        if at in blocks:
             flush(at)
-            end = i + 1
-            while end < len(lines) and not lines[end].strip().startswith(fence.group(1)):
-                end += 1
-            stop = offsets[min(end + 1, len(lines))]
-            units.append(
-                Unit(answer[at:stop].rstrip(), "code", at, at + len(answer[at:stop].rstrip()))
-            )
-            i = end + 1
+            code = answer[at : blocks[at]].rstrip()
+            units.append(Unit(code, "code", at, at + len(code)))
+            while i < len(lines) and offsets[i] < blocks[at]:
+                i += 1
             continue
         item = _ITEM.match(line)
         if item:
@@ -360,22 +356,26 @@ def annotate(answer: str, supports: list[dict[str, object]], style: Style = "mar
     """The answer with what attribution found: citations Docent added (``[n]⁺``) and a quiet
     note after each sentence no source supports. ``supports`` in their JSON form."""
 
-    def quiet(text: str) -> str:
-        return f" *({text})*" if style == "markdown" else f" :gray[*({text})*]"
+    def quiet(text: str, gap: str = " ") -> str:
+        return gap + (f"*({text})*" if style == "markdown" else f":gray[*({text})*]")
 
     out, cursor = [], 0
     for s in sorted(supports, key=lambda s: int(s["end"])):  # type: ignore[call-overload]
         end = int(s["end"])  # type: ignore[call-overload]
         if end < cursor:
             continue
-        cut = end - 1 if answer[end - 1 : end] in ".!?:" and s["kind"] != "code" else end
+        code = s["kind"] == "code"
+        cut = end - 1 if answer[end - 1 : end] in ".!?:" and not code else end
         out.append(answer[cursor:cut])
+        # After code, on a line of its own: on the closing fence's line it would keep the
+        # fence from closing, and the rest of the answer would turn into code.
+        gap = "\n\n" if code else " "
         wrong = [f"[{n}]" for n in s.get("unsupported_citations") or []]  # type: ignore[union-attr]
         if s["added"]:
-            out.append(f" [{s['source']}]{ADDED}")
+            out.append(f"{gap}[{s['source']}]{ADDED}")
         elif s["supported"] and wrong:
-            out.append(quiet(f"{', '.join(wrong)} does not say this; [{s['source']}] does"))
-        elif not s["supported"] and s["kind"] != "code":  # code is shown, never judged aloud
+            out.append(quiet(f"{', '.join(wrong)} does not say this; [{s['source']}] does", gap))
+        elif not s["supported"] and not code:  # code is shown, never judged aloud
             out.append(quiet("not found in your documents"))
         cursor = cut
     out.append(answer[cursor:])

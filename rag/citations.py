@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from rag.markdown import map_prose
 from rag.passage import Passage
 
-# [1], [1, 2], [1,2,3] and [1-3]; [n][m] is two markers.
-_MARKER = re.compile(r"\[(\d+(?:\s*[,;\u2013-]\s*\d+)*)\]")
+# [1], [1, 2], [1,2,3] and [1-3]; [n][m] is two markers. Numbers of one or two digits only
+# (an answer has at most 50 sources): "released in [2023]" is a year, not a citation.
+_MARKER = re.compile(r"\[(\d{1,2}(?:\s*[,;\u2013-]\s*\d{1,2})*)\]")
 
 
 @dataclass

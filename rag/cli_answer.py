@@ -162,6 +162,8 @@ def _print_answer_notes(r: AnswerResult) -> None:
     for source, label in zip(sources, source_labels(sources), strict=True):
         print(f"  [{source['number']}] {label}")
     model = f", model {r.model}" if r.model else ""
+    if r.error:  # after a partial answer, the text above does not say what went wrong
+        print(f"error: {r.error}", file=sys.stderr)
     print(
         f"\nmode {r.mode}{model}, reranker {r.reranker}"
         + "".join(f"\nwarning: {w}" for w in r.warnings)

@@ -5,10 +5,13 @@ Errors become :class:`LLMError` with a message a user can act on, never a stack 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rag.config import Settings
+
+CHARS_PER_TOKEN_CAP = 8  # English runs about 4 characters a token: twice that is past any cap
 
 # USD per million tokens (input, output) for models whose price is public and stable enough.
 PRICES = {
@@ -39,6 +42,9 @@ class Stream:
 
     chunks: Iterator[str]
     usage: Usage = field(default_factory=Usage)
+    # Why the model stopped, as the endpoint said ("stop", "length"), when the stream ends;
+    # None if it never said: the connection closed before the end of the answer.
+    finish_reason: str | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self.chunks
@@ -47,11 +53,20 @@ class Stream:
 class ChatLLM:
     """A chat model behind an OpenAI-compatible API."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, own: bool = False) -> None:
+        """``own``: the endpoint is a session's own, not the server's (errors then point the
+        user at ⚙️ Settings rather than at the server's variables)."""
         from langchain_openai import ChatOpenAI
 
         self.model = settings.llm_model
         self.base_url = settings.llm_base_url
+        self.max_chars = settings.llm_answer_tokens * CHARS_PER_TOKEN_CAP
+        self.endpoint = Endpoint(
+            settings.llm_base_url or "the OpenAI API",
+            own=own,
+            operator=settings.auth == "none",
+            secrets=tuple(k for k in [settings.llm_api_key] if k),
+        )
         self.chat = ChatOpenAI(
             model=settings.llm_model,
             base_url=settings.llm_base_url,
@@ -76,17 +91,26 @@ class ChatLLM:
 
         def deltas() -> Iterator[str]:
             try:
+                written = 0
                 for chunk in self.chat.stream(messages):
                     meta = getattr(chunk, "usage_metadata", None)
                     if meta:
                         result.usage = Usage(
                             meta.get("input_tokens", 0), meta.get("output_tokens", 0)
                         )
+                    reason = (getattr(chunk, "response_metadata", None) or {}).get("finish_reason")
+                    result.finish_reason = reason or result.finish_reason
                     text = chunk.content if isinstance(chunk.content, str) else ""
                     if text:
                         yield text
+                        written += len(text)
+                    # An endpoint that ignores the answer's token cap would write on until
+                    # its context is full: stop reading well past the cap, as cut off there.
+                    if written > self.max_chars:
+                        result.finish_reason = "length"
+                        return
             except Exception as exc:  # every client error gets a readable message
-                raise LLMError(explain(exc, self.model, self.base_url)) from exc
+                raise LLMError(explain(exc, self.model, self.endpoint)) from exc
 
         result.chunks = deltas()
         return result
@@ -105,35 +129,72 @@ class ChatLLM:
         return (prompt_tokens * price[0] + completion_tokens * price[1]) / 1e6
 
 
-def explain(exc: Exception, model: str, base_url: str | None) -> str:
+@dataclass(frozen=True)
+class Endpoint:
+    """An LLM endpoint as its errors are explained: to whom, and what they can change."""
+
+    address: str  # the base URL, or "the OpenAI API"
+    own: bool = False  # the session's own endpoint (set under ⚙️ Settings)
+    operator: bool = True  # the reader runs this Docent (no accounts): its settings are theirs
+    secrets: tuple[str, ...] = ()  # never repeated in a message, whatever the endpoint says
+
+    @property
+    def where(self) -> str:
+        """The endpoint's address, except the server's to signed-in users (it is internal)."""
+        return self.address if self.own or self.operator else "the server's LLM endpoint"
+
+    def fix(self, setting: str, what: str) -> str:
+        """Who can change ``what`` (the server's ``setting``), as an instruction."""
+        if self.own:
+            return f"Check the {what} under ⚙️ Settings."
+        if self.operator:
+            return f"Check {setting}."
+        return "Ask your administrator to check the server's LLM settings."
+
+    def hide(self, text: str) -> str:
+        """``text`` with the key and anything shaped like a key or token blanked out: an
+        endpoint may repeat the key it was sent in its own error message."""
+        for secret in self.secrets:
+            if len(secret) >= 4:
+                text = text.replace(secret, "[key hidden]")
+        return _KEYLIKE.sub("[key hidden]", text)
+
+
+_KEYLIKE = re.compile(r"\b(?:sk|pk|rk)-[A-Za-z0-9_\-]{6,}|(?<=Bearer )[^\s\"',]+", re.I)
+
+
+def explain(exc: Exception, model: str, endpoint: Endpoint) -> str:
     """A user-facing sentence for an endpoint error."""
     import openai
 
-    where = base_url or "the OpenAI API"
+    where = endpoint.where
     if isinstance(exc, openai.AuthenticationError):
-        return (
-            f"The LLM endpoint ({where}) rejected the API key. Set a valid key in "
-            "OPENAI_API_KEY or DOCENT_LLM_API_KEY."
+        return f"The LLM endpoint ({where}) rejected the API key. " + endpoint.fix(
+            "OPENAI_API_KEY or DOCENT_LLM_API_KEY", "API key"
         )
     if isinstance(exc, openai.PermissionDeniedError):
         return f"The API key may not use model {model!r} at {where}."
     if isinstance(exc, openai.NotFoundError):
-        return (
-            f"Model {model!r} was not found at {where}. Check DOCENT_LLM_MODEL "
-            "(for Ollama, `ollama list` shows the names)."
+        hint = " (for Ollama, `ollama list` shows the names)" if endpoint.operator else ""
+        return f"Model {model!r} was not found at {where}{hint}. " + endpoint.fix(
+            "DOCENT_LLM_MODEL", "model name"
         )
     if isinstance(exc, openai.RateLimitError):
         return f"The LLM endpoint ({where}) is rate-limiting requests. Wait a moment and retry."
     if isinstance(exc, openai.APITimeoutError):
-        return (
-            f"The LLM endpoint ({where}) did not answer in time. Try again, or raise "
-            "DOCENT_LLM_TIMEOUT_S."
-        )
+        raise_it = " Try again, or raise DOCENT_LLM_TIMEOUT_S." if endpoint.operator else ""
+        return f"The LLM endpoint ({where}) did not answer in time.{raise_it or ' Try again.'}"
     if isinstance(exc, openai.APIConnectionError):
-        return (
-            f"Cannot reach the LLM endpoint at {where}. Is the server running? "
-            "Check DOCENT_LLM_BASE_URL."
+        return f"Cannot reach the LLM endpoint at {where}. Is the server running? " + (
+            endpoint.fix("DOCENT_LLM_BASE_URL", "endpoint's address")
         )
     if isinstance(exc, openai.APIStatusError):
         return f"The LLM endpoint ({where}) failed with HTTP {exc.status_code}. Try again later."
-    return f"The LLM call failed: {type(exc).__name__}: {exc}"
+    if isinstance(exc, openai.APIError):  # an error the endpoint sent mid-stream, in its words
+        said = endpoint.hide(" ".join(str(exc.message).split()))[:300]
+        return f"The LLM endpoint ({where}) reported an error: {said}"
+    # Anything else is a reply the client could not read (not JSON, HTML, no text at all)
+    return (
+        f"The LLM endpoint ({where}) sent a reply Docent could not read: is it an "
+        f"OpenAI-compatible chat endpoint? ({type(exc).__name__})"
+    )

@@ -6,24 +6,48 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_INLINE_CODE = re.compile(r"(`+)(?!`)(.+?)(?<!`)\1(?!`)", re.S)
+from markdown_it import MarkdownIt
+
+# A backtick fence's info string may not hold a backtick (CommonMark): "```x`" opens nothing.
+_FENCE_OPEN = re.compile(r"^ {0,3}(`{3,}(?=[^`\n]*$)|~{3,})", re.M)
+# An inline code span: a run of backticks not escaped, to the next run of the same length,
+# within one paragraph (a blank line ends the paragraph, and the span with it).
+_INLINE_CODE = re.compile(r"(?<![\\`])(`+)(?!`)((?:(?!\n[ \t]*\n).)+?)(?<!`)\1(?!`)", re.S)
+_BLOCKS = MarkdownIt("commonmark")  # block structure only: where code blocks are
+_LINE_END = re.compile(r"\r\n|\r|\n")  # as CommonMark ends lines
 
 
 def split_code(text: str) -> list[tuple[bool, str]]:
     """``(is_code, piece)`` runs whose concatenation is ``text``.
 
-    Code is a fenced block (```` ``` ```` or ``~~~``, to its closing fence or the end of the
-    text) or an inline code span (a run of backticks to the next run of the same length).
+    Code is a code block as a CommonMark renderer finds it (fenced, to its closing fence or
+    the end of the text, or indented by four spaces; in lists and quotes too) or an inline
+    code span (a run of backticks to the next run of the same length).
     """
     out: list[tuple[bool, str]] = []
     at = 0
-    for start, end in fenced_spans(text):
+    for start, end in code_blocks(text):
         out += _inline(text[at:start])
         out.append((True, text[start:end]))
         at = end
     out += _inline(text[at:])
     return [(code, piece) for code, piece in out if piece]
+
+
+def code_blocks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the whole lines of ``text`` that are code blocks, found by a
+    CommonMark parser (markdown-it) rather than by pattern: what it calls code is what a
+    reader's renderer shows as code, and nothing else is left unsanitised."""
+    starts = [0] + [m.end() for m in _LINE_END.finditer(text)] + [len(text)]
+    spans: list[tuple[int, int]] = []
+    for token in _BLOCKS.parse(text):
+        if token.type in ("fence", "code_block") and token.map:
+            first, last = token.map
+            start, end = starts[min(first, len(starts) - 1)], starts[min(last, len(starts) - 1)]
+            if spans and start < spans[-1][1]:
+                continue
+            spans.append((start, end))
+    return spans
 
 
 def fenced_spans(text: str) -> list[tuple[int, int]]:

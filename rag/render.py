@@ -11,11 +11,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from markdown_it import MarkdownIt
+
 from rag.markdown import map_prose
 
 SAFE_SCHEMES = ("http://", "https://", "mailto:")
 
-_IMAGE = re.compile(r"!\[([^\]\n]*)\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
+# An image's alt text may run over a line break (not a blank line: that ends the paragraph).
+_ALT = r"((?:[^\]\n]|\n(?![ \t]*\n))*)"
+_IMAGE = re.compile(r"!\[" + _ALT + r"\](?:\([^)\n]*\)|\[[^\]\n]*\])?")
 # A link's text may hold escaped brackets ("\]" does not close it) and one level of balanced
 # ones ("[see [1]]"); its address one level of balanced parentheses ("javascript:alert(1)"),
 # as CommonMark allows. The second form (no nesting) catches what the first leaves, so nothing
@@ -30,14 +34,47 @@ _LINKS = (
 _REF_DEFINITION = re.compile(r"^( {0,3})\[([^\]\n]+)\]:\s*<?(\S*?)>?(?=\s|$)", re.M)
 
 
+# What a reader's renderer makes of the result: CommonMark with raw HTML on, as many viewers
+# of the downloaded chat have it, and every link kept (markdown-it drops "javascript:" links
+# itself; another renderer might not, so the check must see them).
+_RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+_RENDERER.validateLink = lambda url: True
+
+
 def safe_markdown(text: str) -> str:
-    """Markdown without images, without raw HTML and with only http(s)/mailto links."""
-    return map_prose(text, _sanitise)
+    """Markdown without images, without raw HTML and with only http(s)/mailto links.
+
+    The prose is rewritten, code left as written; then the result is parsed as a renderer
+    would, and if anything there would still fetch or run (an image, HTML, another link's
+    scheme: a case the rewriting missed), the whole text is shown literally instead.
+    """
+    safe = map_prose(text, _sanitise)
+    return safe if _inert(safe) else literal(text)
+
+
+def _inert(markdown: str) -> bool:
+    """Whether ``markdown`` renders without images, raw HTML or links but http(s)/mailto."""
+    tokens = list(_RENDERER.parse(markdown))
+    while tokens:
+        token = tokens.pop()
+        tokens += token.children or []
+        if token.type in ("image", "html_inline", "html_block"):
+            return False
+        if token.type == "link_open" and not _safe(str(token.attrGet("href") or "")):
+            return False
+    return True
+
+
+def literal(text: str) -> str:
+    """``text`` shown exactly as written, line by line, none of it read as Markdown."""
+    return "  \n".join(plain(line.strip()) for line in text.splitlines())
 
 
 def _sanitise(prose: str) -> str:
     prose = prose.replace("<", "&lt;")  # raw HTML and <scheme:...> autolinks become text
-    prose = _IMAGE.sub(lambda m: f"\\[image: {plain(m.group(1)) or 'untitled'}\\]", prose)
+    prose = _IMAGE.sub(
+        lambda m: f"\\[image: {plain(' '.join(m.group(1).split())) or 'untitled'}\\]", prose
+    )
     for link in _LINKS:
         prose = link.sub(_link, prose)
     return _REF_DEFINITION.sub(_definition, prose)
@@ -46,7 +83,7 @@ def _sanitise(prose: str) -> str:
 def images_as_text(text: str) -> str:
     """Markdown images replaced by ``[image: alt]`` as plain text, for text that is escaped
     afterwards (a quoted sentence), where :func:`safe_markdown` no longer sees an image."""
-    return _IMAGE.sub(lambda m: f"[image: {m.group(1).strip() or 'untitled'}]", text)
+    return _IMAGE.sub(lambda m: f"[image: {' '.join(m.group(1).split()) or 'untitled'}]", text)
 
 
 def _link(match: re.Match[str]) -> str:

@@ -108,7 +108,12 @@ class Docent:
     def answerer(self, settings: Settings | None = None) -> Answerer:
         """The answering pipeline for ``settings`` (default: Docent's own)."""
         s = settings or self.settings
-        llm = ChatLLM(s) if s.llm_configured else None
+        # A session's own endpoint (or key) is not the server's: its errors say so
+        own = (s.llm_base_url, s.llm_api_key) != (
+            self.settings.llm_base_url,
+            self.settings.llm_api_key,
+        )
+        llm = ChatLLM(s, own=own) if s.llm_configured else None
         with self._lock:  # two sessions must not load the same cross-encoder twice
             choice = make_reranker(s, llm, self._cross_encoders)
         return Answerer(

@@ -23,6 +23,8 @@ class Reply:
     delay_s: float = 0.0
     prompt_tokens: int = 123
     completion_tokens: int = 45
+    finish: str | None = "stop"  # None: the stream ends without a finish reason or [DONE]
+    error_event: str = ""  # sent as an SSE error event after the text, in these words
 
 
 class LLMStub(LoopbackHTTP):
@@ -74,7 +76,12 @@ class LLMStub(LoopbackHTTP):
                 pieces = [w + (" " if i < len(words) - 1 else "") for i, w in enumerate(words)]
                 for piece in pieces:
                     self._event(_chunk(body, {"content": piece}, None))
-                self._event(_chunk(body, {}, "stop"))
+                if reply.error_event:
+                    self._event({"error": {"message": reply.error_event, "type": "stub"}})
+                    return
+                if reply.finish is None:  # the connection drops mid-answer
+                    return
+                self._event(_chunk(body, {}, reply.finish))
                 if (body.get("stream_options") or {}).get("include_usage"):
                     usage = _chunk(body, {}, None)
                     usage["choices"] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer import AnswerResult
+from rag.config import Settings
+from rag.llm import ChatLLM, LLMError
 from rag.system import Docent
 from rag.tokens import count_tokens
 from tests.conftest import ingest
@@ -271,3 +273,55 @@ def test_a_lookup_by_code_is_answered_by_the_row_that_holds_it(local: Docent) ->
         stream = local.ask(question)  # a code no row holds; no code at all
         "".join(stream)
         assert stream.result.mode == "not-found" and not stream.result.lookup, question
+
+
+def test_an_answer_cut_off_says_so(filled: Docent) -> None:
+    # A dropped connection and the length limit both ended the answer mid-sentence, and it
+    # was shown as whole.
+    question = "How do honey bees tell direction?"
+    replies = [
+        Reply("Bees dance [1]. The", finish="length"),
+        Reply("Bees dance [1]. The", finish=None),
+    ]
+    with LLMStub(replies) as stub:
+        length, _ = _ask(filled, question, llm_base_url=stub.base_url)
+        dropped, _ = _ask(filled, question, llm_base_url=stub.base_url)
+        whole, _ = _ask(filled, question, llm_base_url=stub.base_url, llm_answer_tokens=1)
+    assert length.mode == "llm" and "reached its length limit" in " ".join(length.warnings)
+    assert "may be cut off" in " ".join(dropped.warnings)
+    # an endpoint that ignores the cap is not read past it (eight characters a token)
+    assert "reached its length limit" in " ".join(whole.warnings) and len(whole.answer) < 40
+
+
+def test_an_endpoint_that_repeats_the_key_does_not_show_it(filled: Docent) -> None:
+    key = "sk-test-SECRET123"
+    said = f"Invalid API key {key} for org x; sent Bearer {key}"
+    with LLMStub([Reply("Bees", error_event=said)]) as stub:
+        result, text = _ask(
+            filled, "How do honey bees tell direction?", llm_base_url=stub.base_url, llm_api_key=key
+        )
+    assert result.mode == "error" and "reported an error: Invalid API key" in result.error
+    assert "SECRET123" not in result.error + text + str(result.to_dict())
+
+
+def test_errors_point_a_user_at_what_they_can_change(filled: Docent) -> None:
+    def error(settings: Settings, own: bool = False) -> str:
+        with pytest.raises(LLMError) as caught:
+            ChatLLM(settings, own=own).complete([{"role": "user", "content": "hi"}])
+        return str(caught.value)
+
+    with LLMStub([Reply(status=401)]) as stub:
+        server = filled.settings.model_copy(
+            update={"llm_base_url": stub.base_url, "llm_max_retries": 0}
+        )
+        shared = server.model_copy(update={"auth": "accounts"})
+        operator, signed_in, own = error(server), error(shared), error(shared, own=True)
+    # the person running Docent: the variable to set, and where the endpoint is
+    assert "OPENAI_API_KEY" in operator and stub.base_url in operator
+    # a signed-in user can change neither, and the server's address is not theirs to see
+    assert stub.base_url not in signed_in and "administrator" in signed_in
+    # a user's own endpoint: its key is in their ⚙️ Settings
+    assert "under ⚙️ Settings" in own and stub.base_url in own
+    # Docent tells them apart: an endpoint the server was not given is a session's own
+    answerer = filled.answerer(server)
+    assert answerer.llm is not None and answerer.llm.endpoint.own

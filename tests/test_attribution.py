@@ -119,3 +119,26 @@ def test_restating_the_question_is_not_a_claim(facts: Docent) -> None:
 
 def _page_of(sources: list, number: int | None) -> int | None:
     return None if number is None else sources[number - 1].page
+
+
+def test_a_citation_added_to_code_leaves_its_fence_closed() -> None:
+    # " [1]⁺" on the closing fence's line kept the fence open: the rest of the answer, notes
+    # and all, turned into one code block.
+    from markdown_it import MarkdownIt
+
+    answer = "R prints the mean:\n\n```r\n> mean(x)\n[1] 42\n```\n\nThe mean is forty-two."
+    units = split_units(answer)
+    assert [u.kind for u in units] == ["sentence", "code", "sentence"]
+    code, last = units[1], units[2]
+    supports = [
+        {"end": code.end, "kind": "code", "added": True, "source": 1, "supported": True},
+        {"end": last.end, "kind": "sentence", "added": False, "source": 0, "supported": False},
+    ]
+    html = MarkdownIt("commonmark").render(annotate(answer, supports))
+    assert '<code class="language-r">&gt; mean(x)\n[1] 42\n</code></pre>\n<p>[1]⁺</p>' in html
+    assert "<p>The mean is forty-two <em>(not found in your documents)</em>.</p>" in html
+
+
+def test_indented_code_is_one_code_unit() -> None:
+    answer = "Assign it first.\n\n    x <- c(1, 2)\n    mean(x)\n\nThat prints one number."
+    assert [u.kind for u in split_units(answer)] == ["sentence", "code", "sentence"]

@@ -108,3 +108,12 @@ def test_citation_markers_inside_code_are_code() -> None:
     assert checked.removed == 1  # only the [9] in prose
     assert "```r\n> x[1]\n[1] 42\n> y[7]\n[7] NA\n```" in checked.text
     assert "`x[1] <- 42` [1]." in checked.text and checked.text.endswith("[2] and not.")
+
+
+def test_a_year_or_an_indented_block_is_not_a_citation() -> None:
+    # "[2023]" was removed as an invalid citation, and R output in an indented code block
+    # ("    [1] 42 [7]") had its "[7]" cut and counted
+    answer = "Released in [2023] with R 4.3 [1]. It prints:\n\n    > x\n    [1] 42 [7]\n\nDone [2]."
+    checked = check_citations(answer, [_p(1), _p(2)])
+    assert checked.removed == 0 and [c.number for c in checked.citations] == [1, 2]
+    assert checked.text == answer

@@ -131,3 +131,30 @@ def test_a_chat_downloads_under_its_title() -> None:
     assert download_name("../../etc/passwd") == "etc-passwd.md"  # never a path
     assert download_name("水の量は？") == "docent-chat.md"
     assert len(download_name("a" * 500)) <= 63
+
+
+# Found by a walk-through: each made the reader's browser fetch a remote image (from model
+# output or a document), or left raw HTML in the downloaded chat, because the text was taken
+# for code where a renderer does not see code, or the image's pattern missed it.
+MISREAD_AS_CODE = [
+    "![alt\nsplit](http://127.0.0.1:9/a.png)",  # alt text over a line break
+    "\\`![x](http://127.0.0.1:9/b.png)`",  # an escaped backtick opens no code span
+    "`a\n\n![x](http://127.0.0.1:9/c.png)\n\nb`",  # a code span cannot cross a blank line
+    "```x`\n![x](http://127.0.0.1:9/d.png)\n",  # a backtick in the info string: no fence
+    '\\`<img src="x" onerror="alert(1)">`',
+    "- \\`x\n\n  <script>alert(1)</script>\n\n  y`",
+    "[e](data:text/html,<script>alert(1)</script>)",
+    "[ok](https://e.org) ![x][r] `\n\n[r]: http://127.0.0.1:9/e.png",
+]
+
+
+@pytest.mark.parametrize("text", MISREAD_AS_CODE)
+def test_text_taken_for_code_by_mistake_is_still_made_inert(text: str) -> None:
+    html = VIEWER.render(safe_markdown(text))
+    _assert_inert(html)
+
+
+def test_indented_code_is_code_and_a_fenced_answer_keeps_its_fence() -> None:
+    text = "Assign with:\n\n    x <- c(1, 2)\n    [1] 42\n\nThen print it."
+    assert safe_markdown(text) == text  # indented code is left as written, like fenced code
+    assert "x &lt;- c(1, 2)" in VIEWER.render(safe_markdown(text))  # shown as "<-" in code

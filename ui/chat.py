@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,8 @@ from rag.render import plain, safe_markdown
 from rag.system import Docent
 from ui.answer_view import answer_text, show_answer
 from ui.state import show_chat_in_address, state
+
+REDRAW_S = 0.1  # the streamed draft is redrawn at most this often
 
 
 def chat(app: Docent, user: User, active: Settings | None) -> None:
@@ -98,10 +101,14 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         stream = app.ask(question, s.collection, history, settings=active, user=user)
         with st.spinner("Searching your documents…"):
             first = next(iter(stream), "")
-        slot, text = st.empty(), ""
+        slot, text, shown = st.empty(), "", 0.0
         for delta in _chain(first, stream):  # streamed into one element, with a cursor
             text += delta
-            slot.markdown(safe_markdown(text) + " ▌")
+            # Redrawn at most ten times a second: each draw makes the whole text safe again,
+            # and a long answer arriving token by token would spend its time doing just that.
+            if time.monotonic() - shown >= REDRAW_S:
+                slot.markdown(safe_markdown(text) + " ▌")
+                shown = time.monotonic()
         answer = stream.result.to_dict()
         # The streamed draft gives way to the checked answer: invalid citations removed, the
         # ones Docent found added, sentences no source supports noted.
