@@ -9,9 +9,11 @@ return chunks of ``ready`` documents.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 
+import chromadb.errors
 import numpy as np
 
 from rag.access import Role, User, require, role_of
@@ -19,7 +21,10 @@ from rag.chunks import ChunkRecord
 from rag.docstore import CollectionRows, DocStore, DocumentRecord
 from rag.embeddings import Fingerprint
 from rag.lexical import LexicalIndex
+from rag.lock import StoreBusyError
 from rag.vectors import VectorIndex, VectorStore
+
+log = logging.getLogger(__name__)
 
 Writing = Callable[[], AbstractContextManager[None]]
 
@@ -57,8 +62,39 @@ class Collection:
         return self.rows.documents()
 
     def dense(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The ``n`` chunks nearest to ``vector``: ``(chunk id, cosine)``, best first."""
-        return self.index.query(vector, n)
+        """The ``n`` chunks nearest to ``vector``: ``(chunk id, cosine)``, best first.
+
+        Fewer than ``n`` is checked: if Chroma holds fewer vectors than the collection's
+        ready chunks (its collection was deleted or emptied outside Docent, or a server lost
+        its data), the vectors are put back from the durable copy first, rather than
+        answering from BM25 alone without a word.
+        """
+        try:
+            found = self.index.query(vector, n)
+        except chromadb.errors.NotFoundError:  # deleted under this handle: a fresh one
+            self._vectors.forget(self.name)
+            found = self.index.query(vector, n)
+        if len(found) < n and self._vectors_missing() and self._restore_vectors():
+            found = self.index.query(vector, n)
+        return found
+
+    def _vectors_missing(self) -> bool:
+        # Every ready chunk's vector is in Chroma (written before the chunk is made ready,
+        # removed after it stops being ready), so fewer vectors than ready chunks is a loss.
+        return self.index.count() < sum(d.chunks for d in self.rows.documents())
+
+    def _restore_vectors(self) -> bool:
+        """Refill Chroma from the durable copy under the writer lock; False if a writer holds
+        it (the next search tries again)."""
+        try:
+            with self._writing():
+                if self._vectors_missing():
+                    log.warning("Chroma lost vectors of %r: restoring them", self.name)
+                    with self._store.chroma_writing(self.name):
+                        self.refill()
+        except StoreBusyError:
+            return False
+        return True
 
     def bm25(self, query: str, n: int) -> list[tuple[str, float]]:
         """The ``n`` best BM25 matches: ``(chunk id, score)``, best first."""

@@ -20,7 +20,7 @@ def reindex(library: Library, name: str, embedder: Embedder, user: User | None =
     """
     user = user or User.local()
     require(user, library.open(name, user, verify=False).role, "manage", name)
-    with library.writing():
+    with library.writing(name):  # on a shared store, this collection's lock
         old = library.open(name, user, verify=False)
         chunks = list(old.rows.chunks())
         fresh = []

@@ -212,6 +212,10 @@ class VectorStore:
         """Collections Chroma holds."""
         return {c.name for c in self.client.list_collections()}
 
+    def forget(self, name: str) -> None:
+        """Drop this process's handle on collection ``name`` (Chroma's copy stays)."""
+        self._indexes.pop(name, None)
+
     def drop(self, name: str) -> None:
         """Delete a Chroma collection (if it exists)."""
         self._indexes.pop(name, None)

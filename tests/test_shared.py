@@ -269,3 +269,26 @@ def test_a_chroma_server_behind_the_token_proxy(
         assert "DOCENT_CHROMA_HEADERS" in run.stderr
     printed = added.stdout + added.stderr + refused.stderr + badly.stdout + badly.stderr
     assert token not in printed and wrong not in printed
+
+
+def test_a_chroma_collection_lost_on_the_server_is_restored_and_reindex_works(
+    shared: dict[str, object],
+) -> None:
+    # A collection deleted on the Chroma server came back empty: every search was BM25 alone,
+    # without a word. And `ingest --reindex` (the README's fix for a model mismatch) always
+    # failed on a shared store ("writing needs a collection").
+    import chromadb
+
+    a = shared["env"]["a"]  # type: ignore[index]
+    collection = a["DOCENT_COLLECTION"]
+    assert _run("ingest", _files(shared["tmp"] / "eps", "epsilon", 4), env=a).returncode == 0  # type: ignore[operator]
+    host, port = shared["chroma"]  # type: ignore[misc]
+    chromadb.HttpClient(host=host, port=port).delete_collection(collection)
+    run = _run("rag", "search", "topic 2 of the epsilon series", "--json", env=a)
+    assert run.returncode == 0, run.stderr
+    assert all(r["scores"]["dense"] is not None for r in json.loads(run.stdout)["results"])
+    _, chunks, _ = _stored(str(shared["url"]), collection)
+    assert sorted(_chroma_ids(shared, collection)) == sorted(chunks)
+    reindex = _run("ingest", "--reindex", env=a)
+    assert reindex.returncode == 0, reindex.stderr
+    assert sorted(_chroma_ids(shared, collection)) == sorted(chunks)
