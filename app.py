@@ -6,9 +6,11 @@ import streamlit as st
 from pydantic import ValidationError
 
 from rag.config import get_settings
+from rag.database import DatabaseUnavailableError
 from rag.errors import invalid_settings
+from rag.vectors import StoreUnavailableError
 from ui.boot import Boot
-from ui.page import page
+from ui.page import outage, page
 from ui.signin import guard_local
 
 st.set_page_config(page_title="Docent", page_icon="📚", layout="wide")
@@ -28,4 +30,7 @@ except ValidationError as exc:  # a typo in .env: say which setting, not a trace
     st.error(f"Docent's settings are not valid: {invalid_settings(exc)}")
     st.stop()
 guard_local(settings)  # before anything loads: a refused page starts nothing
-page(boot())
+try:
+    page(boot())
+except (DatabaseUnavailableError, StoreUnavailableError) as exc:
+    outage(exc, operator=settings.auth == "none")

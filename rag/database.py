@@ -205,23 +205,36 @@ class Database:
         try:
             self._migrate()
         except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            raise DatabaseUnavailableError(
-                f"cannot reach the database at {describe_url(url)} ({reason}); start it "
-                "(PostgreSQL: `pg_ctl start`), check DOCENT_DATABASE_URL, or unset it to use "
-                "SQLite in the data dir"
-            ) from None
+            raise self._unreachable(exc) from None
+
+    def _unreachable(self, exc: Exception) -> DatabaseUnavailableError:
+        orig = getattr(exc, "orig", None)
+        reason = str(orig).strip().splitlines()[0] if orig else type(exc).__name__
+        return DatabaseUnavailableError(
+            f"cannot reach the database at {describe_url(self.url)} ({reason}); start it "
+            "(PostgreSQL: `pg_ctl start`), check DOCENT_DATABASE_URL, or unset it to use "
+            "SQLite in the data dir"
+        )
+
+    def _connect(self) -> Connection:
+        """A connection; a server that is down (or went down since) is named as such."""
+        from sqlalchemy.exc import OperationalError
+
+        try:
+            return self.engine.connect()
+        except OperationalError as exc:
+            raise self._unreachable(exc) from None
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A connection for reads (a snapshot: it never waits for a writer)."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
         """One atomic transaction: committed when the block ends, rolled back if it raises."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             conn = conn.execution_options(docent_write=True)
             with conn.begin():
                 yield conn

@@ -4,9 +4,10 @@ embedding model. Chroma holds derived data only; the durable store can always re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -19,6 +20,9 @@ SPACE = "cosine"
 # chunks (a dense search asks for 100); 400 finds 99.8 % or more at about the same speed
 # (bench/README.md, "Vector search recall").
 SEARCH_EF = 400
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 class EmbeddingMismatchError(RuntimeError):
@@ -36,6 +40,26 @@ class EmbeddingMismatchError(RuntimeError):
 
 class StoreUnavailableError(RuntimeError):
     """The Chroma server cannot be reached."""
+
+
+def _reached(method: Callable[P, R]) -> Callable[P, R]:
+    """A call that talks to Chroma: a server gone since it was opened (stopped, restarting,
+    the network) is a :class:`StoreUnavailableError` saying so, not the HTTP client's own."""
+
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        import httpx
+
+        try:
+            return method(*args, **kwargs)
+        except httpx.TransportError as exc:
+            raise StoreUnavailableError(
+                f"cannot reach the Chroma server ({type(exc).__name__}); start it again "
+                "(`chroma run --path DIR --port N`, behind its proxy): Docent carries on once "
+                "it answers"
+            ) from None
+
+    return call
 
 
 def open_client(settings: Settings, folder: Path) -> Any:
@@ -81,6 +105,7 @@ class VectorIndex:
         if stored is not None and stored != fingerprint:
             raise EmbeddingMismatchError(name, stored, fingerprint)
 
+    @_reached
     def widen_search(self) -> None:
         """Raise a collection made before :data:`SEARCH_EF` to it.
 
@@ -95,6 +120,7 @@ class VectorIndex:
         if hnsw and int(hnsw.get("ef_search") or 0) < SEARCH_EF:  # else wide, or not HNSW
             current.modify(configuration={"hnsw": {"ef_search": SEARCH_EF}})
 
+    @_reached
     def upsert(self, chunks: Sequence[ChunkRecord]) -> None:
         """Store chunks' vectors and metadata, in batches Chroma accepts. A vector Chroma
         already holds under that id is not written again (only its metadata, if it changed).
@@ -144,23 +170,28 @@ class VectorIndex:
                 metadata.append(c)
         return vectors, metadata
 
+    @_reached
     def delete_document(self, doc_id: str) -> None:
         """Remove every vector of a document."""
         self.collection.delete(where={"doc_id": doc_id})
 
+    @_reached
     def delete_ids(self, ids: Sequence[str]) -> None:
         """Remove vectors by id."""
         if ids:
             self.collection.delete(ids=list(ids))
 
+    @_reached
     def count(self) -> int:
         """Number of vectors (not proof that they are searchable: see docs/architecture.md)."""
         return int(self.collection.count())
 
+    @_reached
     def ids(self) -> set[str]:
         """All ids in the collection."""
         return set(self.collection.get(include=[])["ids"])
 
+    @_reached
     def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
         """The ``n`` nearest chunks to ``vector``: ``(chunk id, cosine similarity)``, best first."""
         if n <= 0:
@@ -174,6 +205,7 @@ class VectorIndex:
             (cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
         ]
 
+    @_reached
     def findable(self, chunks: Sequence[ChunkRecord], n: int = 5) -> int:
         """How many ``chunks`` come back among the ``n`` nearest to their own vector."""
         if not chunks:
@@ -202,12 +234,14 @@ class VectorStore:
         """True for a store in the data dir (not a Chroma server)."""
         return not self.settings.chroma_host
 
+    @_reached
     def index(self, name: str, fingerprint: Fingerprint) -> VectorIndex:
         """The Chroma collection ``name`` (created if missing), checked against ``fingerprint``."""
         if name not in self._indexes:
             self._indexes[name] = VectorIndex(self.client, name, fingerprint)
         return self._indexes[name]
 
+    @_reached
     def names(self) -> set[str]:
         """Collections Chroma holds."""
         return {c.name for c in self.client.list_collections()}
@@ -216,6 +250,7 @@ class VectorStore:
         """Drop this process's handle on collection ``name`` (Chroma's copy stays)."""
         self._indexes.pop(name, None)
 
+    @_reached
     def drop(self, name: str) -> None:
         """Delete a Chroma collection (if it exists)."""
         self._indexes.pop(name, None)

@@ -453,3 +453,28 @@ def test_a_setting_that_is_not_valid_is_named_on_the_page(
     get_settings.cache_clear()
     at = _app()  # no exception: the page says what is wrong instead of a traceback
     assert "DOCENT_TOP_K: Input should be a valid integer" in at.error[0].value
+
+
+def test_a_chroma_server_gone_mid_session_is_named_not_a_traceback(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A stopped Chroma server replaced the chat with httpx's ConnectError and a traceback.
+    import sys
+
+    from tests.servers import free_port, serve
+
+    port = free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    cmd = [str(chroma), "run", "--path", str(app_env / "chroma"), "--host", "127.0.0.1"]
+    with serve([*cmd, "--port", str(port)], port, app_env / "chroma.log", timeout=60):
+        monkeypatch.setenv("DOCENT_CHROMA_HOST", "127.0.0.1")
+        monkeypatch.setenv("DOCENT_CHROMA_PORT", str(port))
+        get_settings.cache_clear()
+        at = _app()
+        _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+        _ask(at, "How do honey bees tell direction?")
+        assert "waggle" in at.chat_message[-1].markdown[0].value
+    _ask(at, "What is the largest glacier in the Alps?")  # the server is gone now
+    assert "cannot reach its vector index (Chroma) just now" in at.error[0].value
+    assert "cannot reach the Chroma server" in at.error[0].value  # the operator is told how
+    assert any(b.label == "Try again" for b in at.button)

@@ -292,3 +292,21 @@ def test_a_chroma_collection_lost_on_the_server_is_restored_and_reindex_works(
     reindex = _run("ingest", "--reindex", env=a)
     assert reindex.returncode == 0, reindex.stderr
     assert sorted(_chroma_ids(shared, collection)) == sorted(chunks)
+
+
+def test_a_database_gone_mid_session_is_named() -> None:
+    # A PostgreSQL stopped under a running Docent surfaced as SQLAlchemy's OperationalError
+    # (with a traceback on the page, even to visitors not signed in).
+    from sqlalchemy import text
+
+    from tests.postgres import new_database, postgres_server, require
+
+    require()
+    with postgres_server() as (host, port):
+        db = open_database(Settings(database_url=new_database(host, port), _env_file=None))
+        with db.read() as conn:
+            assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    gone = pytest.raises(DatabaseUnavailableError, match=f"cannot reach the database at .*{port}")
+    with gone, db.read() as conn:
+        conn.execute(text("SELECT 1"))
+    db.close()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 import streamlit as st
 
+from rag.database import DatabaseUnavailableError
 from rag.render import plain
 from ui.boot import Boot
 from ui.chat import chat
@@ -19,6 +22,19 @@ from ui.loading import adopt_queued, loading_page
 from ui.settings import settings_panel
 from ui.signin import account_box, current_user
 from ui.state import state
+
+log = logging.getLogger(__name__)
+
+
+def outage(exc: Exception, operator: bool) -> None:
+    """The database or the Chroma server went away while the page was drawn: say so (not a
+    traceback), and offer to try again; nothing needs restarting once it is back. Only the
+    person running Docent is shown where it is and how to start it."""
+    log.error("%s", exc)
+    detail = plain(str(exc)) if operator else "Your administrator has been told in the log."
+    what = "database" if isinstance(exc, DatabaseUnavailableError) else "vector index (Chroma)"
+    st.error(f"Docent cannot reach its {what} just now. {detail}")
+    st.button("Try again", key="outage-retry")
 
 
 def page(started: Boot, wait_s: float | None = None) -> None:
