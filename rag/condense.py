@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag.lexical import tokenize
 from rag.llm import ChatLLM
 from rag.prompt import Turn, neutralise_tags
 
@@ -62,4 +63,13 @@ def condense(question: str, history: list[Turn], llm: ChatLLM | None) -> str:
             },
         ]
     ).strip()
-    return rewritten.splitlines()[0].strip() if rewritten else question
+    first = rewritten.splitlines()[0].strip() if rewritten else ""
+    return first if keeps_the_question(question, first) else condense_without_llm(question, history)
+
+
+def keeps_the_question(question: str, rewritten: str) -> bool:
+    """Whether a rewrite still asks the question: it holds at least one of the question's
+    own words (not its stop words). A small model may answer, or reply "The answer is:",
+    instead of rewriting; searching for that would lose the question altogether."""
+    words = set(tokenize([question])[0])
+    return bool(rewritten) and (not words or bool(words & set(tokenize([rewritten])[0])))

@@ -298,6 +298,8 @@ def test_llm_errors_are_friendly_and_the_chat_goes_on(
         _ask(at, "How do honey bees tell direction?")
         assert at.chat_message[-1].markdown[0].value == "Bees dance to show direction [1]."
         assert "mode llm" in _captions(at) and "📌 [1] facts.pdf, p. 2" in "\n".join(_labels(at))
+        # the failed answer's message is not passed on as something the model said
+        assert not any("rate-limiting" in str(r["messages"]) for r in stub.requests)
 
 
 def test_the_servers_key_never_goes_to_a_sessions_own_endpoint(

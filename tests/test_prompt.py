@@ -8,7 +8,7 @@ import numpy as np
 
 from rag.chunks import ChunkMeta, ChunkRecord
 from rag.citations import check_citations
-from rag.condense import condense_without_llm, is_follow_up
+from rag.condense import condense, condense_without_llm, is_follow_up
 from rag.passage import Passage
 from rag.prompt import SYSTEM_PROMPT, build_prompt, format_sources
 
@@ -117,3 +117,25 @@ def test_a_year_or_an_indented_block_is_not_a_citation() -> None:
     checked = check_citations(answer, [_p(1), _p(2)])
     assert checked.removed == 0 and [c.number for c in checked.citations] == [1, 2]
     assert checked.text == answer
+
+
+class _Replies:
+    """A stand-in for the LLM that replies with canned text (condensing is its only use)."""
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+
+    def complete(self, messages: list[dict[str, str]]) -> str:
+        return self.reply
+
+
+def test_a_rewrite_that_drops_the_question_is_not_searched() -> None:
+    # A small model replied "The answer is:" to the condensing prompt, and that was searched
+    # instead of "how do I set TMPDIR?": the answer was "not in your documents".
+    history = [("user", "When should I harvest zucchini?"), ("assistant", "Young [1].")]
+    question = "how do I set TMPDIR?"
+    assert condense(question, history, _Replies("The answer is:")) == question  # type: ignore[arg-type]
+    follow = "and what about them in winter?"
+    assert condense(follow, history, _Replies("")) == f"{history[0][1]} {follow}"  # type: ignore[arg-type]
+    good = "How do I set TMPDIR for R?"
+    assert condense(question, history, _Replies(good)) == good  # type: ignore[arg-type]

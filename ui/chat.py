@@ -92,7 +92,13 @@ def _written_answers(active: Settings) -> str:
 def ask(app: Docent, user: User, question: str, active: Settings) -> None:
     """Stream one answer, keep it on screen and save it in the user's chat."""
     s = state()
-    history = [(m["role"], m["content"]) for m in s.messages]
+    # A failed answer's text is Docent's error message, not the conversation: the model
+    # would read "The LLM endpoint failed..." as something it said.
+    history = [
+        (m["role"], m["content"])
+        for m in s.messages
+        if (m.get("answer") or {}).get("mode") != "error"
+    ]
     asked: dict[str, Any] = {"role": "user", "content": question, "answer": None}
     s.messages.append(asked)
     with st.chat_message("user"):
