@@ -98,9 +98,10 @@ def _load_markdown(name: str, data: bytes) -> LoadedDocument:
     from markdown_it import MarkdownIt
 
     text = decode_text(name, data)
+    front, text = front_matter(text)
     lines = text.split("\n")
     tokens = MarkdownIt("commonmark").parse(text)
-    blocks: list[Block] = []
+    blocks: list[Block] = [Block(front)] if front else []
     path: list[str] = []
     start = 0
 
@@ -118,6 +119,20 @@ def _load_markdown(name: str, data: bytes) -> LoadedDocument:
         start = token.map[1]
     flush(len(lines))
     return LoadedDocument(name, "markdown", 0, blocks)
+
+
+_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
+
+
+def front_matter(text: str) -> tuple[str, str]:
+    """``(front matter, the rest)`` of a Markdown text that opens with a YAML block between
+    ``---`` lines (Jekyll, Hugo, Obsidian, pandoc): its ``key: value`` lines are kept as text
+    of their own ("author: Jane Doe" answers "who wrote it?"). Read as Markdown, the block
+    is a rule and a heading, and its fields are lost."""
+    match = _FRONT_MATTER.match(text)
+    if not match or not re.search(r"^[\w-]+:", match.group(1), re.M):
+        return "", text
+    return match.group(1).strip(), text[match.end() :]
 
 
 def _load_text(name: str, data: bytes) -> LoadedDocument:

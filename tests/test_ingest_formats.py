@@ -108,6 +108,21 @@ def test_markdown_headings_but_not_inside_code() -> None:
     assert doc.blocks[2].text == "setext heading above"
 
 
+def test_markdown_front_matter_is_kept_as_text() -> None:
+    # Read as Markdown, "---" / "title: ..." / "---" is a rule and a setext heading: the
+    # fields were lost, and a chunk of "---" was indexed.
+    text = (
+        "---\ntitle: Release notes\nauthor: Jane Release\n---\n# Known issues\nDark mode resets.\n"
+    )
+    doc = load_bytes("notes.md", text.encode(), LIMIT)
+    assert [(b.headings, b.text) for b in doc.blocks] == [
+        ([], "title: Release notes\nauthor: Jane Release"),
+        (["Known issues"], "Dark mode resets."),
+    ]
+    rule = load_bytes("rule.md", b"---\nJust a rule above.\n", LIMIT)  # no fields: a rule
+    assert [b.text for b in rule.blocks] == ["---\nJust a rule above."]
+
+
 def test_html_drops_scripts_and_keeps_headings() -> None:
     html = (
         "<html><head><title>t</title><style>p{}</style></head><body><h1>Top</h1>"
