@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from pathlib import PurePath
+from typing import Any
 
 from ingest.document import Block, LoadedDocument
 from ingest.docx import load_docx
@@ -176,6 +177,10 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
     soup = BeautifulSoup(decode_text(name, data), "html.parser")
     for tag in soup.find_all(_SKIP_TAGS):
         tag.decompose()
+    chrome = _page_chrome(soup)
+    if sum(len(t.get_text(strip=True)) for t in chrome) < len(soup.get_text(strip=True)):
+        for tag in chrome:  # unless it is all there is
+            tag.decompose()
     blocks: list[Block] = []
     path: list[str] = []
     parts: list[str] = []
@@ -200,6 +205,23 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
     if "".join(parts).strip():
         blocks.append(Block(_join_html(parts), None, list(path)))
     return LoadedDocument(name, "html", 0, blocks)
+
+
+def _page_chrome(soup: Any) -> list[Any]:
+    """The site around the page's content: navigation, and a header or footer of the page
+    (not one of an article or section, and not a header holding the page's title). Indexed,
+    "Home | About us | Login" became a passage, and a footer's "Copyright 2024" was quoted
+    as part of the section before it."""
+    chrome = soup.find_all("nav") + soup.find_all(
+        attrs={"role": ["navigation", "banner", "contentinfo"]}
+    )
+    for tag in soup.find_all(["header", "footer"]):
+        inside = tag.find_parent(["article", "main", "section"]) is not None
+        titled = tag.name == "header" and tag.find(_HEADING_TAG) is not None
+        if not inside and not titled:
+            chrome.append(tag)
+    ids = {id(t) for t in chrome}
+    return [t for t in chrome if not any(id(p) in ids for p in t.parents)]  # outermost only
 
 
 def _join_html(parts: list[str]) -> str:

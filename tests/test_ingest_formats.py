@@ -136,6 +136,24 @@ def test_html_drops_scripts_and_keeps_headings() -> None:
     ]
 
 
+def test_html_leaves_out_the_site_around_the_page() -> None:
+    html = (
+        "<body><header><a href='/'>Home</a> | <a>About us</a> | <a>Login</a></header>"
+        "<nav><a>Docs</a> <a>Blog</a></nav><main><article><header><h1>Widget</h1>"
+        "<p>By Ann</p></header><h2>Install</h2><p>Run the installer.</p>"
+        "<footer><p>Article footnote kept.</p></footer></article></main>"
+        "<div role='contentinfo'>Cookie settings</div><footer>Copyright 2024 Widget Corp.</footer>"
+        "</body>"
+    )
+    doc = load_bytes("page.html", html.encode(), LIMIT)
+    text = "\n".join(b.text for b in doc.blocks)
+    for chrome in ("Home", "Login", "Blog", "Cookie", "Copyright"):
+        assert chrome not in text
+    assert "By Ann" in text and "Run the installer." in text and "Article footnote kept." in text
+    only = load_bytes("nav.html", b"<nav><p>Only a menu here.</p></nav>", LIMIT)
+    assert [b.text for b in only.blocks] == ["Only a menu here."]  # all there is: kept
+
+
 def test_csv_rows_are_records_with_their_header() -> None:
     doc = load_bytes("people.csv", b"name,city\nAda,London\nGrace,Arlington\n", LIMIT)
     assert [b.text for b in doc.blocks] == [
