@@ -480,3 +480,30 @@ def test_a_chroma_server_gone_mid_session_is_named_not_a_traceback(
     assert "cannot reach its vector index (Chroma) just now" in at.error[0].value
     assert "cannot reach the Chroma server" in at.error[0].value  # the operator is told how
     assert any(b.label == "Try again" for b in at.button)
+
+
+def test_a_question_is_saved_before_its_answer_is_written(
+    app_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A reload mid-answer lost the question and the chat: both were saved after the answer.
+    from rag.system import Docent
+
+    at = _app()
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+
+    def dies(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the session ended mid-answer")  # as a reload would end it
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Docent, "ask", dies)
+        at.chat_input[0].set_value("How do honey bees tell direction?")
+        at.run()
+    chat_id = at.query_params["chat"]  # named in the address before the answer
+    reopened = AppTest.from_file(APP, default_timeout=300)
+    reopened.query_params["chat"] = chat_id
+    reopened.run()
+    assert not reopened.exception, reopened.exception
+    assert reopened.chat_message[0].markdown[0].value == "How do honey bees tell direction?"
+    assert "No answer was saved" in reopened.chat_message[0].caption[0].value
+    _ask(reopened, "How do honey bees tell direction?")  # and the chat goes on
+    assert "waggle" in reopened.chat_message[-1].markdown[0].value

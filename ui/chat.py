@@ -24,13 +24,18 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
     answers = [m["answer"] for m in s.messages if m.get("answer")]
     ids = [src["chunk_id"] for a in answers for src in a["sources"]]
     gone = app.chats.gone(s.collection, ids)
-    for message in s.messages:
+    for i, message in enumerate(s.messages):
         with st.chat_message(message["role"]):
             if message.get("answer"):
                 st.markdown(answer_text(message["answer"]))
                 show_answer(message["answer"], gone)
             else:
                 st.markdown(safe_markdown(message["content"]))
+                if message["role"] == "user" and unanswered(s.messages, i):
+                    st.caption(
+                        "No answer was saved: the page was closed or reloaded while it "
+                        "was being written."
+                    )
     try:
         collection = app.collection(s.collection, user)
     except AccessDenied as exc:
@@ -61,6 +66,11 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
         )
     elif question and active is not None:
         ask(app, user, question, active)
+
+
+def unanswered(messages: list[dict[str, Any]], i: int) -> bool:
+    """Whether question ``i`` has no answer after it (the session ended mid-answer)."""
+    return i + 1 == len(messages) or messages[i + 1]["role"] == "user"
 
 
 def first_run(active: Settings) -> None:
@@ -100,6 +110,13 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         if (m.get("answer") or {}).get("mode") != "error"
     ]
     asked: dict[str, Any] = {"role": "user", "content": question, "answer": None}
+    # The question is saved (and the chat named in the address) before the answer is
+    # written: a reload or a closed tab mid-answer keeps the chat and its question.
+    created = s.chat_id is None
+    if created:
+        s.chat_id = app.chats.create(user, s.collection, question).id
+        show_chat_in_address(s.chat_id)
+    app.chats.add(user, s.chat_id, [asked])
     s.messages.append(asked)
     with st.chat_message("user"):
         st.markdown(safe_markdown(question))
@@ -122,12 +139,8 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         show_answer(answer)
     replied = {"role": "assistant", "content": answer["answer"], "answer": answer}
     s.messages.append(replied)
-    created = s.chat_id is None
-    if created:
-        s.chat_id = app.chats.create(user, s.collection, question).id
-    app.chats.add(user, s.chat_id, [asked, replied])
+    app.chats.add(user, s.chat_id, [replied])
     if created:  # the sidebar was drawn before the chat existed: draw it again, listing it
-        show_chat_in_address(s.chat_id)
         st.rerun()
 
 
