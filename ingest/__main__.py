@@ -161,7 +161,9 @@ def _hint(name: str, names: list[str]) -> str:
     """What the user may have meant by a document name the collection lacks."""
     if not names:
         return " (it has no documents)"
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.75)
+    # compared in lower case: "NOTES.MD" means "notes.md"
+    lowered = {n.lower(): n for n in names}
+    close = [lowered[c] for c in difflib.get_close_matches(name.lower(), lowered, n=3, cutoff=0.75)]
     if close:
         return f"; did you mean {', '.join(map(repr, close))}?"
     return "; --list shows its documents"

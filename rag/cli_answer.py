@@ -91,8 +91,9 @@ def existing_collection(docent: Docent, user: User | None = None) -> Collection:
     if user is not None and not user.admin:
         raise AccessDenied(f"{user.name} has no access to a collection named {name!r}")
     known = ", ".join(docent.library.collections()) or "none yet"
+    where = "the shared library" if docent.library.shared else docent.settings.data_dir
     raise ValueError(
-        f"no collection {name!r} in {docent.settings.data_dir} (collections: {known}); "
+        f"no collection {name!r} in {where} (collections: {known}); "
         f"add documents to it with `python -m ingest FILES --collection {name}`"
     )
 
@@ -109,7 +110,7 @@ def acting_user(docent: Docent, name: str | None) -> User:
 
 def run(args: argparse.Namespace) -> int:
     """Search or ask; returns the exit code."""
-    if bool(args.question) == bool(args.questions):
+    if bool((args.question or "").strip()) == bool(args.questions):
         print("error: give a question or --questions FILE (not both)", file=sys.stderr)
         return 2
     try:

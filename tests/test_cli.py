@@ -57,6 +57,8 @@ def test_cli_ingests_folders_reports_failures_lists_and_deletes(tmp_path: Path) 
     assert "--list shows its documents" in missing.stderr
     typo = _cli("--delete", "note.md", "--collection", "cli", "--data-dir", data)
     assert typo.returncode == 2 and "did you mean 'notes.md'?" in typo.stderr
+    shout = _cli("--delete", "NOTES.MD", "--collection", "cli", "--data-dir", data)
+    assert shout.returncode == 2 and "did you mean 'notes.md'?" in shout.stderr
     nowhere = _cli("--list", "--collection", "clj", "--data-dir", data)  # a typo: not "empty"
     assert nowhere.returncode == 2 and "no collection 'clj'" in nowhere.stderr
     assert "cli" in nowhere.stderr  # the collections there are

@@ -114,6 +114,11 @@ def test_a_question_too_long_to_take_exits_1_without_sources(data_dir: Path) -> 
     assert "Sources:" not in run.stdout  # nothing was searched
 
 
+def test_a_blank_question_is_a_usage_error(data_dir: Path) -> None:
+    run = _rag("ask", "   ", "--collection", "cli", "--data-dir", data_dir)
+    assert run.returncode == 2 and "give a question" in run.stderr and not run.stdout
+
+
 @pytest.mark.parametrize("k", ["0", "-3", "51", "two"])
 def test_a_passage_count_out_of_range_is_a_usage_error(data_dir: Path, k: str) -> None:
     # --k -3 used to slice the passages from the end (6 of 9 returned), and exit 0
