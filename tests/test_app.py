@@ -507,3 +507,16 @@ def test_a_question_is_saved_before_its_answer_is_written(
     assert "No answer was saved" in reopened.chat_message[0].caption[0].value
     _ask(reopened, "How do honey bees tell direction?")  # and the chat goes on
     assert "waggle" in reopened.chat_message[-1].markdown[0].value
+
+
+def test_a_collection_deleted_elsewhere_is_said_and_left(app_env: Path) -> None:
+    # Another tab (or instance) deleted the collection on screen: the page kept showing it,
+    # empty, and an upload silently made it anew.
+    at = _app()
+    _upload(at, [("facts.pdf", make_pdf(FACTS), "application/pdf")])
+    other = _app()  # another tab: delete the collection there
+    other.sidebar.checkbox[0].check().run()
+    next(b for b in other.sidebar.button if b.label == "Delete collection").click().run()
+    at.run()
+    assert "was deleted, or is no longer shared with you" in at.sidebar.warning[0].value
+    assert not at.chat_message

@@ -82,7 +82,20 @@ def show_collection_in_address(settings: Settings, name: str) -> None:
 def collection_picker(app: Docent, user: User) -> Collection | None:
     """Switch to, or create, a collection; a handle on the current one (None: no access)."""
     s = state()
-    names = sorted(set(app.library.collections(user)) | {s.collection})
+    readable_now = app.library.collections(user)
+    if s.collection in readable_now:
+        s.seen_collection = s.collection
+    elif s.seen_collection == s.collection:
+        # It was there earlier in this session: deleted in another tab or instance, or no
+        # longer shared with this user. Uploading into it would quietly make it anew.
+        st.warning(
+            f"“{plain(s.collection)}” was deleted, or is no longer shared with you, "
+            "elsewhere since this page showed it."
+        )
+        s.seen_collection = None
+        s.collection = start_collection(app.settings, app.library.store, user)
+        new_chat()
+    names = sorted(set(readable_now) | {s.collection})
     chosen = st.selectbox("Collection", names, index=names.index(s.collection))
     if chosen != s.collection:
         s.collection = chosen

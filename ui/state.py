@@ -14,6 +14,7 @@ def state() -> Any:
     s.setdefault("chat_id", None)  # the saved chat on screen; None: a new one on first question
     s.setdefault("messages", [])  # {"role", "content", "answer"}: the chat on screen
     s.setdefault("gone_collection", None)  # the chat on screen's collection, deleted since
+    s.setdefault("seen_collection", None)  # the collection on screen, once seen to exist
     s.setdefault("token", None)  # a signed-in session (accounts)
     s.setdefault("job_id", None)  # this session's latest indexing job
     s.setdefault("queued_id", None)  # files it sent while the model loaded (ui.boot)
