@@ -31,6 +31,11 @@ from ui.state import new_chat, state
 ICONS = {"indexed": "✅", "already indexed": "☑️", "replaced": "🔄", "skipped": "⏭️", "failed": "❌"}
 
 
+# A change waits while another writer (an upload here, another instance, the command line)
+# holds the collection: up to DOCENT_LOCK_WAIT_S on a shared library. Say so meanwhile.
+WAITING = "Deleting… if another upload is being written to this collection, this waits for it."
+
+
 def library_panel(app: Docent, user: User, jobs: IngestJobs, boot: Boot) -> None:
     """Collections, uploads and documents of the current collection, and what it costs."""
     st.header("📚 Library")
@@ -151,7 +156,8 @@ def sharing(app: Docent, user: User, collection: Collection) -> None:
         sure = st.checkbox(f"Yes, delete “{plain(collection.name)}” and its documents")
         if st.button("Delete collection", disabled=not sure):
             try:
-                app.library.delete_collection(collection.name, user)
+                with st.spinner(WAITING):
+                    app.library.delete_collection(collection.name, user)
                 state().collection = start_collection(app.settings, app.library.store, user)
                 new_chat()
                 st.rerun()
@@ -288,7 +294,8 @@ def confirm_delete(collection: Collection, d: DocumentRecord) -> None:
     if yes.button("Delete", key=f"del-yes-{d.doc_id}", type="primary"):
         s.pop("confirm_delete", None)
         try:
-            collection.delete_document(d.doc_id)
+            with st.spinner(WAITING):
+                collection.delete_document(d.doc_id)
         except (StoreBusyError, AccessDenied) as exc:
             st.error(plain(str(exc)))
             return
