@@ -124,6 +124,16 @@ def test_the_badge_blames_the_llm_only_when_it_failed() -> None:
     assert "Quoted" in badge({"mode": "extractive", "sources": []})
 
 
+def test_the_small_print_names_the_model_only_if_it_was_asked() -> None:
+    from ui.answer_view import small_print
+
+    refused = {"mode": "not-found", "model": "stub", "reranker": "learned", "tokens": {}}
+    assert "model" not in small_print(refused)  # refused before the model was asked
+    judged = refused | {"tokens": {"sources": 9, "history": 0, "answer": 4}}
+    assert "model stub" in small_print(judged)  # the model itself said it is not covered
+    assert "model stub" in small_print(refused | {"mode": "llm"})
+
+
 def test_a_chat_downloads_under_its_title() -> None:
     from ui.chats import download_name
 

@@ -77,7 +77,9 @@ def small_print(answer: dict[str, Any]) -> str:
     """Mode, model, reranker, tokens, cost, time to first token, warnings."""
     t = answer.get("tokens") or {}
     parts = [f"mode {answer['mode']}"]
-    if answer.get("model"):  # extractive and refused answers have none
+    # Only an answer the model was asked for names it: not one refused before it was asked
+    wrote = answer["mode"] in ("llm", "error") or bool(t)
+    if answer.get("model") and wrote:
         parts.append(f"model {plain(answer['model'])}")
     parts.append(f"reranker {plain(answer.get('reranker') or '—')}")
     if t:
