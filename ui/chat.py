@@ -122,7 +122,9 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         st.markdown(safe_markdown(question))
     with st.chat_message("assistant"):
         stream = app.ask(question, s.collection, history, settings=active, user=user)
-        with st.spinner("Searching your documents…"):
+        # With an LLM the wait is mostly the model's: say so (it may take a while to start)
+        asking = f", then asking {active.llm_model}" if active.llm_configured else ""
+        with st.spinner(f"Searching your documents{plain(asking)}…"):
             first = next(iter(stream), "")
         slot, text, shown = st.empty(), "", 0.0
         for delta in _chain(first, stream):  # streamed into one element, with a cursor
