@@ -44,7 +44,8 @@ def load_docx(name: str, data: bytes, max_expanded: int) -> LoadedDocument:
         levels = _heading_levels(archive)
         try:
             with document:
-                return LoadedDocument(name, "docx", 0, _blocks(document, levels))
+                blocks = _blocks(document, levels, _list_formats(archive), _style_lists(archive))
+            return LoadedDocument(name, "docx", 0, blocks + _notes(archive))
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise IngestError(name, f"the file is not a valid Word document ({exc})") from exc
 
@@ -80,15 +81,9 @@ def _parser_options() -> dict[str, bool]:
 
 def _heading_levels(archive: zipfile.ZipFile) -> dict[str, int]:
     """Paragraph style id -> heading level (1 = Title or Heading 1), from word/styles.xml."""
-    from lxml import etree
-
     levels: dict[str, int] = {}
-    try:
-        with archive.open("word/styles.xml") as part:
-            root = etree.parse(part, etree.XMLParser(**_parser_options())).getroot()
-    except (KeyError, etree.XMLSyntaxError):
-        return {}
-    for style in root.iter(f"{W}style"):
+    root = _xml(archive, "word/styles.xml")
+    for style in [] if root is None else root.iter(f"{W}style"):  # type: ignore[attr-defined]
         style_id = style.get(f"{W}styleId") or ""
         name_el = style.find(f"{W}name")
         name = (name_el.get(f"{W}val") if name_el is not None else "") or ""
@@ -101,6 +96,82 @@ def _heading_levels(archive: zipfile.ZipFile) -> dict[str, int]:
         if level:
             levels[style_id] = level
     return levels
+
+
+def _xml(archive: zipfile.ZipFile, part: str) -> object | None:
+    """A part's parsed root, or None if the document has no such part (or it is damaged)."""
+    from lxml import etree
+
+    try:
+        with archive.open(part) as stream:
+            return etree.parse(stream, etree.XMLParser(**_parser_options())).getroot()
+    except (KeyError, etree.XMLSyntaxError):
+        return None
+
+
+def _list_formats(archive: zipfile.ZipFile) -> dict[tuple[str, str], str]:
+    """``(numId, ilvl)`` -> number format ("bullet", "decimal", ...) from word/numbering.xml:
+    what a list paragraph shows before its text, which Word draws and the text lacks."""
+    root = _xml(archive, "word/numbering.xml")
+    if root is None:
+        return {}
+    abstract: dict[str, dict[str, str]] = {}
+    for node in root.iter(f"{W}abstractNum"):  # type: ignore[attr-defined]
+        levels = abstract.setdefault(node.get(f"{W}abstractNumId") or "", {})
+        for lvl in node.iter(f"{W}lvl"):
+            fmt = lvl.find(f"{W}numFmt")
+            levels[lvl.get(f"{W}ilvl") or "0"] = (
+                fmt.get(f"{W}val") if fmt is not None else ""
+            ) or ""
+    formats: dict[tuple[str, str], str] = {}
+    for num in root.iter(f"{W}num"):  # type: ignore[attr-defined]
+        ref = num.find(f"{W}abstractNumId")
+        for ilvl, fmt in abstract.get(ref.get(f"{W}val") if ref is not None else "", {}).items():
+            formats[(num.get(f"{W}numId") or "", ilvl)] = fmt
+    return formats
+
+
+def _style_lists(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
+    """Paragraph style id -> ``(numId, ilvl)`` for styles that make a list ("List Bullet"):
+    their paragraphs carry no numbering of their own."""
+    root = _xml(archive, "word/styles.xml")
+    styles: dict[str, tuple[str, str]] = {}
+    for style in [] if root is None else root.iter(f"{W}style"):  # type: ignore[attr-defined]
+        num = style.find(f"{W}pPr/{W}numPr")
+        if num is not None:
+            styles[style.get(f"{W}styleId") or ""] = _numbering(num)
+    return styles
+
+
+def _numbering(num: object) -> tuple[str, str]:
+    """``(numId, ilvl)`` of a ``w:numPr`` element (level 0 if it names none)."""
+    num_id = num.find(f"{W}numId")  # type: ignore[attr-defined]
+    ilvl = num.find(f"{W}ilvl")  # type: ignore[attr-defined]
+    return (
+        (num_id.get(f"{W}val") or "") if num_id is not None else "",
+        (ilvl.get(f"{W}val") or "0") if ilvl is not None else "0",
+    )
+
+
+def _notes(archive: zipfile.ZipFile) -> list[Block]:
+    """Footnotes and endnotes, each a block of their own (Word keeps them in parts apart from
+    the body: "Part-time staff receive holiday pro rata" may be only there)."""
+    blocks = []
+    for part, kind, title in (
+        ("word/footnotes.xml", "footnote", "Footnotes"),
+        ("word/endnotes.xml", "endnote", "Endnotes"),
+    ):
+        root = _xml(archive, part)
+        if root is None:
+            continue
+        notes = [
+            " ".join(t for t in (_text(p) for p in note.iter(f"{W}p")) if t)
+            for note in root.iter(f"{W}{kind}")  # type: ignore[attr-defined]
+            if note.get(f"{W}type") in (None, "normal")  # not the separator lines
+        ]
+        if any(notes):
+            blocks.append(Block("\n".join(n for n in notes if n), None, [title]))
+    return blocks
 
 
 def _level(style: str) -> int:
@@ -122,7 +193,12 @@ def _text(paragraph: object) -> str:
     return "".join(parts).strip()
 
 
-def _blocks(stream: object, levels: dict[str, int]) -> list[Block]:
+def _blocks(
+    stream: object,
+    levels: dict[str, int],
+    formats: dict[tuple[str, str], str],
+    style_lists: dict[str, tuple[str, str]],
+) -> list[Block]:
     from lxml import etree
 
     blocks: list[Block] = []
@@ -132,6 +208,27 @@ def _blocks(stream: object, levels: dict[str, int]) -> list[Block]:
     cells: list[str] = []
     cell: list[str] = []
     tables = 0
+    counts: dict[tuple[str, str], int] = {}
+
+    def marker(paragraph: object) -> str:
+        """A list item's bullet or number ("- ", "2. "), indented by its level."""
+        num = paragraph.find(f"{W}pPr/{W}numPr")  # type: ignore[attr-defined]
+        style = paragraph.find(f"{W}pPr/{W}pStyle")  # type: ignore[attr-defined]
+        key = _numbering(num) if num is not None else None
+        if key is None and style is not None:
+            key = style_lists.get(style.get(f"{W}val") or "")
+        if key is None or key[0] == "0":  # numId 0: numbering switched off
+            return ""
+        fmt = formats.get(key, "bullet")
+        indent = "  " * int(key[1]) if key[1].isdigit() else ""
+        if fmt == "none":
+            return ""
+        if fmt == "bullet":
+            return f"{indent}- "
+        counts[key] = counts.get(key, 0) + 1
+        for other in [k for k in counts if k[0] == key[0] and k[1] > key[1]]:
+            del counts[other]  # a deeper list starts again under each item
+        return f"{indent}{counts[key]}. "
 
     def flush(lines: list[str]) -> None:
         if any(line.strip() for line in lines):
@@ -164,7 +261,7 @@ def _blocks(stream: object, levels: dict[str, int]) -> list[Block]:
                         flush(lines)
                         path = path[: level - 1] + [text]
                     elif text:
-                        lines.append(text)
+                        lines.append(marker(el) + text)
                     el.clear()  # streamed: a paragraph's elements are freed once read
             elif el.tag == f"{W}tc":
                 cells.append(" ".join(c for c in cell if c))

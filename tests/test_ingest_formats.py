@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from ingest.chunking import chunk_document
@@ -90,6 +92,41 @@ def test_docx_keeps_headings() -> None:
         (["Intro"], "First paragraph."),
         (["Details"], "Second one.\nThird."),
     ]
+
+
+def test_docx_lists_keep_their_markers_and_footnotes_are_read() -> None:
+    # List items lost their bullets and numbers (run together into one "sentence"), and
+    # footnotes, kept by Word in a part of their own, were not read at all.
+    import zipfile
+
+    import docx
+
+    document = docx.Document()
+    document.add_heading("Holidays", level=1)
+    document.add_paragraph("The rules:")
+    document.add_paragraph("Carry-over is limited to five days", style="List Bullet")
+    document.add_paragraph("Requests must be filed two weeks ahead", style="List Bullet")
+    document.add_paragraph("Open the HR portal", style="List Number")
+    document.add_paragraph("Choose the dates", style="List Number")
+    out = io.BytesIO()
+    document.save(out)
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    notes = (
+        f'<w:footnotes {w}><w:footnote w:type="separator" w:id="-1"><w:p><w:r><w:t>—</w:t>'
+        '</w:r></w:p></w:footnote><w:footnote w:id="1"><w:p><w:r><w:t>Part-time staff '
+        "receive holiday pro rata.</w:t></w:r></w:p></w:footnote></w:footnotes>"
+    )
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.writestr("word/footnotes.xml", notes)
+    doc = load_bytes("rules.docx", out.getvalue(), LIMIT)
+    assert doc.blocks[0].text == (
+        "The rules:\n- Carry-over is limited to five days\n"
+        "- Requests must be filed two weeks ahead\n1. Open the HR portal\n2. Choose the dates"
+    )
+    assert (doc.blocks[1].headings, doc.blocks[1].text) == (
+        ["Footnotes"],
+        "Part-time staff receive holiday pro rata.",
+    )
 
 
 def test_markdown_headings_but_not_inside_code() -> None:
