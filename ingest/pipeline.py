@@ -98,9 +98,12 @@ def ingest_sources(
         seen = dict(known)
         named: set[str] = set()  # this batch's names: a second file of one name is refused
         loader = _Loader(sources, known, embedder, settings)
-        for i, prepared in enumerate(loader):
+        loaded = iter(loader)
+        for i, source in enumerate(sources):
+            # said before the file is read, not after: a large one takes a while to read
+            report(Progress(i, len(sources), source.name, "reading"))
+            prepared = next(loaded)
             name = prepared.source.name
-            report(Progress(i, len(sources), name, "reading"))
             early = _early_result(prepared, seen, named)
             if early is not None:
                 results[i] = early
