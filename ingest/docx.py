@@ -41,10 +41,12 @@ def load_docx(name: str, data: bytes, max_expanded: int) -> LoadedDocument:
             raise IngestError(
                 name, "the file is not a valid Word document (no word/document.xml)"
             ) from None
-        levels = _heading_levels(archive)
+        styles = _xml(archive, "word/styles.xml")  # read once: headings and list styles
         try:
             with document:
-                blocks = _blocks(document, levels, _list_formats(archive), _style_lists(archive))
+                blocks = _blocks(
+                    document, _heading_levels(styles), _list_formats(archive), _style_lists(styles)
+                )
             return LoadedDocument(name, "docx", 0, blocks + _notes(archive))
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
             raise IngestError(name, f"the file is not a valid Word document ({exc})") from exc
@@ -79,10 +81,9 @@ def _parser_options() -> dict[str, bool]:
     return {"resolve_entities": False, "no_network": True, "huge_tree": False, "load_dtd": False}
 
 
-def _heading_levels(archive: zipfile.ZipFile) -> dict[str, int]:
+def _heading_levels(root: object | None) -> dict[str, int]:
     """Paragraph style id -> heading level (1 = Title or Heading 1), from word/styles.xml."""
     levels: dict[str, int] = {}
-    root = _xml(archive, "word/styles.xml")
     for style in [] if root is None else root.iter(f"{W}style"):  # type: ignore[attr-defined]
         style_id = style.get(f"{W}styleId") or ""
         name_el = style.find(f"{W}name")
@@ -131,10 +132,9 @@ def _list_formats(archive: zipfile.ZipFile) -> dict[tuple[str, str], str]:
     return formats
 
 
-def _style_lists(archive: zipfile.ZipFile) -> dict[str, tuple[str, str]]:
-    """Paragraph style id -> ``(numId, ilvl)`` for styles that make a list ("List Bullet"):
-    their paragraphs carry no numbering of their own."""
-    root = _xml(archive, "word/styles.xml")
+def _style_lists(root: object | None) -> dict[str, tuple[str, str]]:
+    """Paragraph style id -> ``(numId, ilvl)`` for styles that make a list ("List Bullet"),
+    from word/styles.xml: their paragraphs carry no numbering of their own."""
     styles: dict[str, tuple[str, str]] = {}
     for style in [] if root is None else root.iter(f"{W}style"):  # type: ignore[attr-defined]
         num = style.find(f"{W}pPr/{W}numPr")
