@@ -520,3 +520,19 @@ def test_a_collection_deleted_elsewhere_is_said_and_left(app_env: Path) -> None:
     at.run()
     assert "was deleted, or is no longer shared with you" in at.sidebar.warning[0].value
     assert not at.chat_message
+
+
+def test_an_outage_tells_a_signed_in_user_only_that_it_is_unreachable() -> None:
+    def shown() -> None:
+        from rag.database import DatabaseUnavailableError
+        from ui.page import outage
+
+        secret = "cannot reach the database at postgresql://docent:***@db.internal:5432/docent"
+        outage(DatabaseUnavailableError(secret), operator=False)
+
+    at = AppTest.from_function(shown)
+    at.run()
+    assert "Docent cannot reach its database just now" in at.error[0].value
+    shown_text = at.error[0].value
+    assert "internal" not in shown_text and "5432" not in shown_text  # the operator's business
+    assert any(b.label == "Try again" for b in at.button)
