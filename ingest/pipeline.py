@@ -61,6 +61,9 @@ ProgressCallback = Callable[[Progress], None]
 
 GROUP_CHUNKS = 512  # embed small files together until a group has this many chunks
 EMBED_STEP = 512  # chunks per model call (of similar length: see _embed_by_length)
+# A file with more chunks is embedded and written a part at a time: its vectors (with the
+# sentence vectors, ~15 KB a chunk) are never all in memory. 1.5 GB for 50 MB of text before.
+PART_CHUNKS = 2048
 
 
 @dataclass
@@ -108,6 +111,12 @@ def ingest_sources(
             if early is not None:
                 results[i] = early
                 report(Progress(i, len(sources), name, "done"))
+                continue
+            if len(prepared.chunks or []) > PART_CHUNKS:
+                results |= group.flush(collection, embedder, report, len(sources))
+                results[i] = _write_in_parts(
+                    i, prepared, collection, embedder, report, len(sources)
+                )
                 continue
             group.add(i, prepared)
             # Embed now if the group is full, or if waiting for the next file would idle the model.
@@ -204,6 +213,44 @@ class _Group:
             out[i] = FileResult(p.source.name, status, len(records), p.doc.pages if p.doc else 0)
             report(Progress(i, total, p.source.name, "done"))
         return out
+
+
+def _write_in_parts(
+    i: int,
+    prepared: _Prepared,
+    collection: Collection,
+    embedder: Embedder,
+    report: ProgressCallback,
+    total: int,
+) -> FileResult:
+    """Embed and store a large file PART_CHUNKS chunks at a time (see Collection's docstring)."""
+    name, doc, chunks = prepared.source.name, prepared.doc, prepared.chunks or []
+    if doc is None:  # only a file found already indexed has none, and it never comes here
+        raise ValueError(f"{name}: nothing loaded to write")
+    metas = [(c, c.meta(name, prepared.doc_id, doc.kind)) for c in chunks]
+
+    def parts() -> Iterator[list[ChunkRecord]]:
+        for start in range(0, len(metas), PART_CHUNKS):
+            part = metas[start : start + PART_CHUNKS]
+
+            def step(done: int, start: int = start) -> None:
+                report(Progress(i, total, name, "embedding", start + done, len(metas)))
+
+            vectors, sentences = _embed_by_length(
+                embedder,
+                [m.embed_text(c.text) for c, m in part],
+                [m.embedded_spans() for _, m in part],
+                step,
+            )
+            report(Progress(i, total, name, "writing", start + len(part), len(metas)))
+            yield [_record(*row) for row in zip(part, vectors, sentences, strict=True)]
+
+    record = DocumentRecord(
+        prepared.doc_id, name, doc.kind, doc.pages, len(chunks), prepared.source.size
+    )
+    replaced = collection.add_document_in_parts(record, parts())
+    report(Progress(i, total, name, "done"))
+    return FileResult(name, "replaced" if replaced else "indexed", len(chunks), doc.pages)
 
 
 def _group_label(names: list[str]) -> str:

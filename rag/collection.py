@@ -5,13 +5,17 @@ documents to the durable store as ``pending`` (one transaction) -> mark Chroma d
 their vectors -> mark them ``ready`` and the versions they replace ``deleting`` (one
 transaction) -> delete those from Chroma and the store -> clear the dirty mark. Searches only
 return chunks of ``ready`` documents.
+
+A large document is written a part at a time instead (only one part's vectors are held in
+memory): its row as ``writing``, then each part's chunks and vectors, then ``ready`` as above. A
+crash before the last part leaves a document recovery cannot finish, so recovery removes it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager, suppress
 
 import chromadb.errors
 import numpy as np
@@ -68,14 +72,18 @@ class Collection:
         ready chunks (its collection was deleted or emptied outside Docent, or a server lost
         its data), the vectors are put back from the durable copy first, rather than
         answering from BM25 alone without a word.
+
+        A large document still being written in parts is left out in Chroma, not after: its
+        many chunks would otherwise crowd the ready ones out of the ``n`` for the whole write.
         """
+        skip = [d.doc_id for d in self.rows.documents(state="writing")]
         try:
-            found = self.index.query(vector, n)
+            found = self.index.query(vector, n, skip)
         except chromadb.errors.NotFoundError:  # deleted under this handle: a fresh one
             self._vectors.forget(self.name)
-            found = self.index.query(vector, n)
+            found = self.index.query(vector, n, skip)
         if len(found) < n and self._vectors_missing() and self._restore_vectors():
-            found = self.index.query(vector, n)
+            found = self.index.query(vector, n, skip)
         return found
 
     def _vectors_missing(self) -> bool:
@@ -156,6 +164,37 @@ class Collection:
                 )
             return replaced
 
+    def add_document_in_parts(
+        self, doc: DocumentRecord, parts: Iterable[Sequence[ChunkRecord]]
+    ) -> list[str]:
+        """Store one large document a part at a time; the old versions it replaced.
+
+        ``parts`` may embed lazily: only one part's vectors are held at once. The document is
+        invisible until its last part is stored; if a part fails, what was stored is removed.
+
+        Raises:
+            StoreBusyError: another process or session is writing.
+        """
+        require(self.user, self.role, "write", self.name)
+        with self._writing():
+            index = self.index  # before any row: a model mismatch in Chroma stops it here
+            self._claim()
+            replaced = older_versions(self.rows.documents(), doc)
+            self.rows.add_pending([(doc, [])], state="writing")
+            try:
+                for part in parts:
+                    self.rows.add_chunks(part)
+                    with self._store.chroma_writing(self.name):
+                        index.upsert(part)
+            except BaseException:
+                # Best effort: if Chroma is down too, recovery removes it at the next write.
+                with suppress(Exception), self._store.chroma_writing(self.name):
+                    self._purge([doc.doc_id])
+                raise
+            with self._store.chroma_writing(self.name):
+                self._publish([doc.doc_id], replaced)
+            return replaced
+
     def delete_document(self, doc_id: str) -> None:
         """Remove a document from Chroma, then from the durable store.
 
@@ -193,8 +232,9 @@ class Collection:
         Called by recovery with the lock held and Chroma marked dirty.
         """
         index = self.index
-        for doc in self.rows.documents(state="deleting"):
-            self._purge([doc.doc_id])
+        for state in ("deleting", "writing"):  # a document written in parts and not finished
+            for doc in self.rows.documents(state=state):
+                self._purge([doc.doc_id])
         for doc in self.rows.documents(state="pending"):
             index.upsert(list(self.rows.chunks(doc.doc_id)))
             self._publish([doc.doc_id], older_versions(self.rows.documents(), doc))

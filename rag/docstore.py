@@ -29,7 +29,9 @@ from rag.database import (
 )
 from rag.embeddings import Fingerprint
 
-DocState = Literal["pending", "ready", "deleting"]
+# "writing": a large document stored a part at a time, not all of it yet (recovery removes it);
+# "pending": all of it stored, its vectors maybe not all in Chroma (recovery finishes it)
+DocState = Literal["writing", "pending", "ready", "deleting"]
 CHROMA_DIRTY = "chroma_dirty"
 _BATCH = 500  # ids per IN (...) list
 
@@ -253,8 +255,13 @@ class CollectionRows:
             rows = conn.execute(query.order_by(d.added_at, d.name)).all()
         return [DocumentRecord(*r) for r in rows]
 
-    def add_pending(self, items: Sequence[tuple[DocumentRecord, Sequence[ChunkRecord]]]) -> None:
-        """Store documents with all their chunks in one transaction, not yet visible."""
+    def add_pending(
+        self,
+        items: Sequence[tuple[DocumentRecord, Sequence[ChunkRecord]]],
+        state: Literal["pending", "writing"] = "pending",
+    ) -> None:
+        """Store documents with their chunks in one transaction, not yet visible (``writing``:
+        more chunks follow through :meth:`add_chunks`)."""
         d, c = documents_table.c, chunks_table.c
         with self.db.write() as conn:
             for doc, chunks in items:
@@ -275,11 +282,17 @@ class CollectionRows:
                         chunks=doc.chunks,
                         size_bytes=doc.size_bytes,
                         added_at=doc.added_at,
-                        state="pending",
+                        state=state,
                     )
                 )
                 if chunks:
                     conn.execute(chunks_table.insert(), [self._row(ch) for ch in chunks])
+
+    def add_chunks(self, chunks: Sequence[ChunkRecord]) -> None:
+        """Store more chunks of a document being written in parts (one transaction)."""
+        if chunks:
+            with self.db.write() as conn:
+                conn.execute(chunks_table.insert(), [self._row(ch) for ch in chunks])
 
     def _row(self, chunk: ChunkRecord) -> dict[str, Any]:
         return {

@@ -192,14 +192,18 @@ class VectorIndex:
         return set(self.collection.get(include=[])["ids"])
 
     @_reached
-    def query(self, vector: np.ndarray, n: int) -> list[tuple[str, float]]:
-        """The ``n`` nearest chunks to ``vector``: ``(chunk id, cosine similarity)``, best first."""
+    def query(
+        self, vector: np.ndarray, n: int, skip_docs: Sequence[str] = ()
+    ) -> list[tuple[str, float]]:
+        """The ``n`` nearest chunks to ``vector``: ``(chunk id, cosine similarity)``, best
+        first, leaving out the chunks of ``skip_docs``."""
         if n <= 0:
             return []
         res = self.collection.query(
             query_embeddings=np.asarray(vector, dtype=np.float32).reshape(1, -1),
             n_results=n,
             include=["distances"],
+            where={"doc_id": {"$nin": list(skip_docs)}} if skip_docs else None,
         )
         return [
             (cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0], strict=True)
