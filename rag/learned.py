@@ -41,10 +41,13 @@ FEATURES = (
     "coverage",  # share of the query's IDF mass that the passage holds
     "title",  # likewise, in its heading path and file name
     "length",  # log of its length in characters
+    # Coverage of its text with its own heading: read by answerability (a question that
+    # names a section is answered by it); the ranker was fitted before it (weight 0).
+    "section",
 )
 ANSWER_FEATURES = (
     "best",  # the best candidate's relevance probability
-    "coverage",  # the best term coverage among the top candidates
+    "coverage",  # the best term coverage (with each one's own heading) among the top candidates
     "title",  # the best heading coverage among them
     "sentence",  # the best sentence cosine among them
     # How small the collection is (rag.lexical.small_share), alone and times each of the
@@ -159,6 +162,7 @@ def features(query_vector: np.ndarray, passages: list[Passage]) -> np.ndarray:
             s.coverage or 0.0,
             s.title or 0.0,
             math.log(1 + len(p.text)),
+            s.section or 0.0,
         )
     return rows
 
@@ -173,7 +177,7 @@ def answer_features(rows: np.ndarray, relevance: np.ndarray, small: float) -> np
     base = np.array(
         [
             float(relevance.max()),
-            float(top[:, index["coverage"]].max()),
+            float(top[:, index["section"]].max()),
             float(top[:, index["title"]].max()),
             float(top[:, index["sentence"]].max()),
         ]

@@ -22,6 +22,7 @@ class Scores:
     fused_rank: int = 0
     coverage: float | None = None  # share of the query's IDF mass in the passage text
     title: float | None = None  # likewise in its heading path and file name
+    section: float | None = None  # likewise in its text with its own (innermost) heading
     collection_chunks: int | None = None  # the size of the collection it was found in
     rerank: float | None = None  # relevance from the second pass (0..1)
     llm: float | None = None  # 0-10 grade from the LLM reranker

@@ -156,15 +156,22 @@ def word_weights(lexical: LexicalIndex, words: list[str]) -> dict[str, float]:
 
 
 def term_coverage(index: LexicalIndex, query: str, passages: list[Passage]) -> None:
-    """Set ``scores.coverage`` and ``scores.title``: how much of the query's IDF mass (its
-    rare words weigh more) a passage's text, and its heading path with its file name, hold."""
+    """Set ``scores.coverage``, ``scores.title`` and ``scores.section``: how much of the
+    query's IDF mass (its rare words weigh more) a passage's text, its heading path with its
+    file name, and its text with its own heading hold."""
     words = set(tokenize([query])[0])
     if not words or not passages:
         return
     idf = word_weights(index, sorted(words))
     total = sum(idf.values()) or 1.0
+    n = len(passages)
     labels = [" ".join([*p.headings, PurePath(p.source).stem]) for p in passages]
-    tokens = tokenize([p.text for p in passages] + labels)
-    for p, text, label in zip(passages, tokens, tokens[len(passages) :], strict=False):
+    # A question may name the section that answers it ("What are the known issues?"): its
+    # words are in the heading, not in the list under it.
+    own = [p.headings[-1] if p.headings else "" for p in passages]
+    tokens = tokenize([p.text for p in passages] + labels + own)
+    for i, p in enumerate(passages):
+        text, label, heading = tokens[i], tokens[n + i], tokens[2 * n + i]
         p.scores.coverage = sum(idf[w] for w in words.intersection(text)) / total
         p.scores.title = sum(idf[w] for w in words.intersection(label)) / total
+        p.scores.section = sum(idf[w] for w in words.intersection({*text, *heading})) / total

@@ -161,6 +161,36 @@ def test_a_single_short_document_answers_what_it_holds(local: Docent) -> None:
         assert stream.result.mode == mode, question
 
 
+RELEASE_NOTES = """# Acme Sync release notes
+
+## Version 2.1
+
+- Adds two-way folder sync between a laptop and the office server.
+- Adds a dark theme to the settings window.
+
+## Known issues
+
+- Files larger than 4 GB are skipped during sync.
+- The tray icon disappears after resuming from sleep on some laptops.
+"""
+
+
+def test_a_question_that_names_a_section_is_answered_by_it(local: Docent) -> None:
+    # The words of "What are the known issues?" are in the heading, none in the list under
+    # it: with text coverage 0 the answerability model refused (0.001 against 0.21).
+    assert ingest(local, ("notes.md", RELEASE_NOTES.encode())) == ["indexed"]
+    for question, mode, quote in (
+        ("What are the known issues?", "extractive", "larger than 4 GB"),
+        ("What does version 2.1 add?", "extractive", "two-way folder sync"),
+        ("When will version 3.0 be released?", "not-found", ""),
+        ("How do I uninstall it?", "not-found", ""),
+    ):
+        stream = local.ask(question)
+        text = "".join(stream)
+        assert stream.result.mode == mode, question
+        assert quote in text, question
+
+
 @pytest.mark.parametrize("reranker", ["none", "maxsim", "learned"])
 def test_every_offline_reranker_refuses_by_the_answerability_model(
     local: Docent, reranker: str
