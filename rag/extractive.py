@@ -4,8 +4,9 @@ Each sentence of the best sources is scored by its own vector's similarity to th
 (sentence vectors come from ingest, so this costs dot products, not a model call), by how
 many of the question's words it holds, and by how well its passage ranked. The best one is
 quoted with the sentence after it when it only leads in (it ends with a colon, or is short),
-or with the whole list it opens; a fenced code block is one "sentence", quoted as code, and
-so are table rows (one a line); then the next ones, up to :data:`MAX_SENTENCES` from at most
+or with the whole list it opens, and so is any other chosen sentence ending with a colon; a
+fenced code block is one "sentence", quoted as code, and so are table rows (one a line); then
+the next ones, up to :data:`MAX_SENTENCES` from at most
 :data:`MAX_SOURCES` sources, each chosen for its score less its likeness to what is already
 quoted (maximal marginal relevance), so that four sentences say four things rather than one
 thing four ways. A sentence cut by its chunk's start or end is quoted whole, from the
@@ -178,6 +179,10 @@ def pick_sentences(
         pick = max(open_, key=lambda s: _marginal(s, chosen, weights.novelty))
         chosen.append(pick)
         pool.remove(pick)
+        if pick.text.endswith(":"):  # "...by typing the command:" alone says nothing
+            led = [s for s in _led_in(pick, sentences) if s not in chosen]
+            chosen += led
+            pool = [s for s in pool if s not in led]
     # Each source's sentences stay together in text order, and the sources come in the order
     # their first sentence was chosen: the best sentence leads, wherever its source ranked.
     first: dict[int, int] = {}

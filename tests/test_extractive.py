@@ -344,3 +344,30 @@ def test_a_code_block_keeps_its_label_line(local: Docent) -> None:
     assert '> Bash:\n\n```bash\ncurl -H "Authorization: Bearer $TOKEN"' in text
     if "```python" in text:
         assert "> Python:\n\n```python" in text
+
+
+def test_every_quoted_lead_in_is_quoted_with_what_it_introduces() -> None:
+    # From PostgreSQL's tutorial (as the HTML loader gives it): a second source's lead-in was
+    # quoted alone, "...by typing the command:", without the command it introduces.
+    first = "Databases are created with the createdb program that ships with the server."
+    second = (
+        "It can be activated for the mydb database by typing the command:\n"
+        "```\n$ psql mydb\n```\n"
+        "If you do not supply the database name then it will default to your user name."
+    )
+    axis = np.eye(4, dtype=np.float32)
+    sources = []
+    for n, (text, vectors) in enumerate(
+        ((first, [axis[0]]), (second, [0.9 * axis[0] + 0.3 * axis[1], axis[2], axis[3]]))
+    ):
+        spans = tuple(sentence_spans(text))
+        assert len(spans) == len(vectors)
+        meta = ChunkMeta(f"{n}.md", str(n), 0, sentence_spans=spans)
+        record = ChunkRecord(f"{n}:0", text, meta, axis[0], np.array(vectors, np.float16))
+        sources.append(Passage(record))
+    picked = pick_sentences("How is a database created?", axis[0], sources)
+    assert picked == [
+        (1, first),
+        (2, "It can be activated for the mydb database by typing the command:"),
+        (2, "```\n$ psql mydb\n```"),
+    ]
