@@ -6,12 +6,12 @@ many of the question's words it holds, and by how well its passage ranked. The b
 quoted with the sentence after it when it only leads in (it ends with a colon, or is short),
 or with the whole list it opens, and so is any other chosen sentence ending with a colon; a
 fenced code block is one "sentence", quoted as code, and so are table rows (one a line); then
-the next ones, up to :data:`MAX_SENTENCES` from at most
-:data:`MAX_SOURCES` sources, each chosen for its score less its likeness to what is already
-quoted (maximal marginal relevance), so that four sentences say four things rather than one
-thing four ways. A sentence cut by its chunk's start or end is quoted whole, from the
-overlapping neighbour chunk (:mod:`rag.fragments`), or marked with "…" where it runs on to
-another page. Weights were chosen on the tuning splits (``python -m bench.extractive``).
+the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources, each
+chosen for its score less its likeness to what is already quoted (maximal marginal
+relevance), so that four sentences say four things rather than one thing four ways. A
+sentence cut by its chunk's start or end is quoted whole, from the overlapping neighbour
+chunk (:mod:`rag.fragments`), or marked with "…" where it runs on to another page. Weights
+were chosen on the tuning splits (``python -m bench.extractive``).
 """
 
 from __future__ import annotations
