@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 
 import pytest
 
@@ -252,6 +253,36 @@ def test_embedding_progress_moves_within_one_model_call(docent: Docent) -> None:
     assert results[0].status == "indexed" and results[0].chunks == 80
     assert len(seen) >= 3 and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert seen[0] == (0, 80) and seen[-1] == (80, 80)
+
+
+def test_reading_is_reported_before_a_file_is_read(docent: Docent) -> None:
+    # A large file takes a while to read: the bar said nothing about it until it had been.
+    heard: list[str] = []
+    told = {name: threading.Event() for name in ("first.md", "second.md")}
+
+    def report(p: Progress) -> None:
+        if p.stage == "reading":
+            told[p.name].set()
+
+    def source(name: str) -> Source:
+        data = f"# {name}\nThe {name} file says hello.\n".encode()
+
+        def read() -> bytes:
+            # Waits for the report (it comes first) rather than racing it; False after 10 s.
+            heard.append(f"{name}: {told[name].wait(10)}")
+            return data
+
+        return Source(name, read, len(data))
+
+    results = ingest_sources(
+        [source("first.md"), source("second.md")],
+        docent.collection(),
+        docent.embedder,
+        docent.settings,
+        progress=report,
+    )
+    assert [r.status for r in results] == ["indexed", "indexed"]
+    assert heard == ["first.md: True", "second.md: True"]
 
 
 def test_ingest_every_format_then_search(docent: Docent) -> None:
