@@ -536,3 +536,23 @@ def test_an_outage_tells_a_signed_in_user_only_that_it_is_unreachable() -> None:
     shown_text = at.error[0].value
     assert "internal" not in shown_text and "5432" not in shown_text  # the operator's business
     assert any(b.label == "Try again" for b in at.button)
+
+
+def test_a_streamed_draft_is_drawn_at_once_then_at_most_ten_times_a_second() -> None:
+    from ui.chat import draw_draft
+
+    now = [0.0]
+    drawn: list[str] = []
+
+    def tokens() -> Iterator[str]:
+        yield "<b>Bees</b> dance"
+        for i in range(999):  # one a millisecond: a second of streaming
+            now[0] += 0.001
+            yield f" w{i}"
+
+    slot = SimpleNamespace(markdown=drawn.append)
+    text = draw_draft(slot, tokens(), clock=lambda: now[0])
+    assert text.startswith("<b>Bees</b> dance w0 w1") and text.endswith(" w998")
+    assert drawn[0].endswith("dance ▌")  # the first words show at once, with a cursor
+    assert 9 <= len(drawn) <= 11  # not 1,000 redraws of an ever longer text
+    assert all("<b>" not in d for d in drawn)  # each draw is made safe

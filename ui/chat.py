@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import streamlit as st
@@ -126,14 +127,8 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         asking = f", then asking {active.llm_model}" if active.llm_configured else ""
         with st.spinner(f"Searching your documents{plain(asking)}…"):
             first = next(iter(stream), "")
-        slot, text, shown = st.empty(), "", 0.0
-        for delta in _chain(first, stream):  # streamed into one element, with a cursor
-            text += delta
-            # Redrawn at most ten times a second: each draw makes the whole text safe again,
-            # and a long answer arriving token by token would spend its time doing just that.
-            if time.monotonic() - shown >= REDRAW_S:
-                slot.markdown(safe_markdown(text) + " ▌")
-                shown = time.monotonic()
+        slot = st.empty()
+        draw_draft(slot, _chain(first, stream))
         answer = stream.result.to_dict()
         # The streamed draft gives way to the checked answer: invalid citations removed, the
         # ones Docent found added, sentences no source supports noted.
@@ -144,6 +139,23 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
     app.chats.add(user, s.chat_id, [replied])
     if created:  # the sidebar was drawn before the chat existed: draw it again, listing it
         st.rerun()
+
+
+def draw_draft(
+    slot: Any, deltas: Iterable[str], clock: Callable[[], float] = time.monotonic
+) -> str:
+    """Draw a streamed answer into ``slot`` (one element) with a cursor as it arrives; its text.
+
+    Redrawn at most every :data:`REDRAW_S`: each draw makes the whole text safe again, and a
+    long answer arriving token by token would spend its time doing just that.
+    """
+    text, shown = "", -math.inf
+    for delta in deltas:
+        text += delta
+        if clock() - shown >= REDRAW_S:
+            slot.markdown(safe_markdown(text) + " ▌")
+            shown = clock()
+    return text
 
 
 def _chain(first: str, rest: Any) -> Iterator[str]:
