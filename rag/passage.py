@@ -83,6 +83,7 @@ class Passage:
             "source": self.source,
             "page": self.page,
             "headings": self.headings,
+            "kind": self.chunk.meta.kind,  # how to show the text: only Markdown is Markdown
             "text": self.text,
             "scores": asdict(self.scores),
         }

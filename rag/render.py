@@ -70,6 +70,61 @@ def literal(text: str) -> str:
     return "  \n".join(plain(line.strip()) for line in text.splitlines())
 
 
+def source_markdown(text: str, kind: str | None) -> str:
+    """A passage's text as Markdown to show it by: as Markdown only if its file was Markdown.
+
+    Every other kind is plain text whose line ends mean something (a table row, a list item,
+    a line of code, an HTML block), so it is shown line by line with nothing read as Markdown:
+    a C line "# define X" is no heading, and "_R_CHECK_" no emphasis. The lines of wrapped
+    prose in a PDF or text file are joined back into paragraphs (:func:`reflow`). ``None`` is
+    an answer saved before sources knew their kind: shown as it was then.
+    """
+    if kind in (None, "markdown"):
+        return safe_markdown(text)
+    lines = reflow(text) if kind in ("pdf", "text") else text.splitlines()
+    return "  \n".join(_indented(line) for line in lines)
+
+
+def reflow(text: str, fill: float = 0.75) -> list[str]:
+    """The lines of hard-wrapped text, each run of wrapped prose joined into one line.
+
+    A line runs on into the next when it reaches ``fill`` of the text's usual full width
+    (a short line ends a paragraph, a table row or a line of code), does not end with a colon
+    and the next line does not start a list item. Text whose lines are all short (a table, a
+    program) keeps every line.
+    """
+    lines = text.splitlines()
+    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
+    if not lengths:
+        return lines
+    # The usual full line: the longest, or among many lines the 90th percentile (not a URL)
+    width = lengths[int(0.9 * (len(lengths) - 1))] if len(lengths) >= 10 else lengths[-1]
+    out: list[str] = []
+    joining = False
+    for line in lines:
+        if joining and line.strip() and not _STARTS_ITS_OWN.match(line):
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+        joining = width >= _MIN_WIDTH and len(line.rstrip()) >= fill * width
+        joining = joining and not _ENDS_ITS_OWN.search(line) and "  " not in line.strip()
+    return out
+
+
+_MIN_WIDTH = 40  # lines narrower than this are not wrapped prose (a table, code, a poem)
+# A list item, or a line of code: "#include", "{", "// a comment", "x <- f(y);".
+_STARTS_ITS_OWN = re.compile(r"^\s*(?:(?:[•◦▪·*\-–−]|\d{1,3}[.)]|[a-z][.)])\s|[#{}]|//|.*[;{]\s*$)")
+_ENDS_ITS_OWN = re.compile(r"[:;{}]\s*$")  # a lead-in, or a line of code
+
+
+def _indented(line: str) -> str:
+    """A line shown literally, its indentation kept (Markdown drops leading spaces, not
+    no-break ones)."""
+    body = line.lstrip(" \t")
+    indent = len(line) - len(body)
+    return "\u00a0" * indent + plain(body.rstrip())
+
+
 def _sanitise(prose: str) -> str:
     prose = prose.replace("<", "&lt;")  # raw HTML and <scheme:...> autolinks become text
     prose = _IMAGE.sub(

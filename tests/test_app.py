@@ -98,6 +98,9 @@ def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
     text = answer.markdown[0].value
     assert "waggle dance" in text and "[1]" in text
     assert any("[1] facts.pdf, p. 2, Bees" in label for label in _labels(at))
+    # The PDF source reads as on its page, line by line, its wrapped sentence in one piece
+    source = next(e for e in at.expander if "Bees" in e.label).markdown[0].value
+    assert "dark hive on vertical comb\\." in source and "  \n" in source, source
     assert "mode extractive" in _captions(at) and "reranker learned" in _captions(at)
     # no cross-encoder and no LLM here: only the rerankers that can run are offered
     offered = at.sidebar.selectbox(key="reranker").options

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from markdown_it import MarkdownIt
 
-from rag.render import plain, safe_markdown
+from rag.render import plain, reflow, safe_markdown, source_markdown
 from rag.transcript import chat_markdown, source_labels
 
 # A viewer that renders raw HTML, as many Markdown viewers do (the downloaded transcript).
@@ -168,3 +168,63 @@ def test_indented_code_is_code_and_a_fenced_answer_keeps_its_fence() -> None:
     text = "Assign with:\n\n    x <- c(1, 2)\n    [1] 42\n\nThen print it."
     assert safe_markdown(text) == text  # indented code is left as written, like fenced code
     assert "x &lt;- c(1, 2)" in VIEWER.render(safe_markdown(text))  # shown as "<-" in code
+
+
+def _pdf_with_prose_table_and_code() -> bytes:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=11)
+    pdf.add_page()
+    pdf.multi_cell(0, 6, BEE_PROSE)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, "Colonies by region:")
+    with pdf.table(col_widths=(40, 30, 30), width=100, align="L") as table:
+        for cells in (("Region", "Hives", "Yield"), ("Alps", "1200", "18 kg")):
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    pdf.ln(4)
+    pdf.multi_cell(0, 6, "# define HIVES 3\n_R_CHECK_BEES_ must be set.")
+    return bytes(pdf.output())
+
+
+BEE_PROSE = (
+    "Honey bees communicate the direction of flowers with a waggle dance performed inside the "
+    "dark hive on vertical comb. The angle of the run from the vertical gives the direction of "
+    "the food relative to the sun, and its length the distance."
+)
+
+
+def test_a_pdf_source_is_shown_line_by_line_with_its_wrapped_prose_rejoined() -> None:
+    # A PDF passage was shown as Markdown: its table rows ran together on one line, "# define"
+    # became a heading and "_R_CHECK_BEES_" emphasis. Its wrapped prose must still read as
+    # one paragraph, not as the page's ragged lines.
+    from ingest.loaders import load_bytes
+
+    text = load_bytes("bees.pdf", _pdf_with_prose_table_and_code(), 10**7).blocks[0].text
+    assert "on\nvertical comb" in text  # the page wraps the prose
+    html = VIEWER.render(source_markdown(text, "pdf"))
+    lines = [line.strip() for line in html.replace("<p>", "").split("<br />")]
+    assert lines[0] == BEE_PROSE  # one line, as written
+    assert lines[1:4] == ["Colonies by region:", "Region Hives Yield", "Alps 1200 18 kg"]
+    assert "# define HIVES 3" in html and "<h1>" not in html
+    assert "_R_CHECK_BEES_ must be set." in html and "<em>" not in html
+
+
+def test_only_a_markdown_source_is_read_as_markdown() -> None:
+    text = "# Bees\n\n- waggle\n- dance\n\nSee <b>this</b>."
+    assert "<h1>Bees</h1>" in VIEWER.render(source_markdown(text, "markdown"))
+    assert "<li>waggle</li>" in VIEWER.render(source_markdown(text, None))  # saved before kinds
+    html = VIEWER.render(source_markdown("Title\nFirst block.\n  - an item\n<b>x</b>", "html"))
+    _assert_inert(html)
+    assert html.count("<br />") == 3  # each HTML block on its own line, none joined
+    assert "\u00a0\u00a0- an item" in html and "<li>" not in html  # indentation kept
+
+
+def test_only_wrapped_prose_is_rejoined() -> None:
+    wide = "x" * 60
+    assert reflow(f"{wide}\n{wide}\nend.") == [f"{wide} {wide} end."]
+    assert reflow(f"{wide} as follows:\n{wide}") == [f"{wide} as follows:", wide]
+    assert reflow(f"{wide}\n• an item\n{wide};\n{{") == [wide, "• an item", f"{wide};", "{"]
+    assert reflow("Region  Hives\nAlps    1200") == ["Region  Hives", "Alps    1200"]

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from rag.attribution import ADDED, annotate
-from rag.render import plain, safe_markdown
+from rag.render import plain, safe_markdown, source_markdown
 from rag.transcript import source_labels
 
 MODE_BADGES = {
@@ -58,7 +58,7 @@ def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
                 )
             if source["headings"]:
                 st.caption(" › ".join(plain(h) for h in source["headings"]))
-            st.markdown(safe_markdown(source["text"]))
+            st.markdown(source_markdown(source["text"], source.get("kind")))
             for s in answer.get("support") or []:
                 if s["source"] == n:
                     how = "citation added by Docent" if s["added"] else "cited"
