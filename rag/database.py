@@ -134,6 +134,22 @@ chat_messages_table = Table(
     Column("answer", Text),  # JSON: the answer as it was shown, sources' text included
     Column("created_at", Float, nullable=False),
 )
+# -- indexing jobs, seen by every instance (schema version 5) ---------------------------------
+ingest_jobs_table = Table(
+    "ingest_jobs",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("collection", Text, nullable=False, index=True),
+    Column("user_name", Text, nullable=False),
+    Column("instance", Text, nullable=False),  # the server process running it
+    Column("files", Text, nullable=False),  # JSON list of file names
+    Column("queued_at", Float, nullable=False),
+    Column("progress", Text),  # JSON: the last progress report
+    Column("results", Text),  # JSON: how each file ended
+    Column("error", Text),
+    Column("finished_at", Float),
+    Column("heartbeat_at", Float, nullable=False),  # its instance was alive then
+)
 _V3_TABLES = [
     users_table,
     sessions_table,
@@ -183,12 +199,18 @@ def _v4_dirty_per_collection(conn: Connection) -> None:
         conn.execute(meta_table.delete().where(meta_table.c.key == "chroma_dirty"))
 
 
+def _v5_ingest_jobs(conn: Connection) -> None:
+    """Indexing jobs in the database, so every instance (and the next process) sees them."""
+    metadata.create_all(conn, tables=[ingest_jobs_table])
+
+
 # Migration N takes a database at version N-1 to version N. Version 1 is the first schema
 # (before this table existed); a new database is created at the latest version directly.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {
     2: _v2_generation_column,
     3: _v3_accounts,
     4: _v4_dirty_per_collection,
+    5: _v5_ingest_jobs,
 }
 LATEST = max(MIGRATIONS)
 

@@ -559,3 +559,26 @@ def test_a_streamed_draft_is_drawn_at_once_then_at_most_ten_times_a_second() -> 
     assert drawn[0].endswith("dance ▌")  # the first words show at once, with a cursor
     assert 9 <= len(drawn) <= 11  # not 1,000 redraws of an ever longer text
     assert all("<b>" not in d for d in drawn)  # each draw is made safe
+
+
+def test_an_upload_lost_with_its_server_is_reported_after_a_restart(app_env: Path) -> None:
+    # Before: files being indexed when the server was killed vanished without a word.
+    from sqlalchemy import update
+
+    from ingest.job_log import JobLog
+    from ingest.jobs import IngestJob
+    from ingest.pipeline import Progress
+    from rag.database import ingest_jobs_table, open_database
+
+    settings = get_settings()
+    db = open_database(settings)
+    job = IngestJob("j-lost", settings.collection, "local", ["notes.pdf", "plan.pdf"])
+    job.progress = Progress(0, 2, "notes.pdf", "embedding", 64, 512)
+    JobLog(db).save(job)  # what the killed server last wrote
+    with db.write() as conn:
+        conn.execute(update(ingest_jobs_table).values(heartbeat_at=time.time() - 3600))
+    db.close()
+    at = _app()
+    errors = "\n".join(e.value for e in at.sidebar.error)
+    assert "Indexing of 2 file\\(s\\) stopped at notes\\.pdf, file 1 of 2" in errors, errors
+    assert "upload the others again" in errors

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ingest.job_log import JobLog
 from ingest.jobs import IngestJobs
 from ingest.pipeline import Source
 from rag.access import User
@@ -157,7 +158,7 @@ class Boot:
                     self.front = front
             self._front_opened.set()
             app = self._build(self.settings)
-            jobs = IngestJobs(app.embedder, app.settings)
+            jobs = IngestJobs(app.embedder, app.settings, JobLog(app.library.store.db))
         except Exception as exc:  # shown on every session's page, with a way to try again
             log.exception("Docent could not start")
             with self._lock:

@@ -229,7 +229,8 @@ def show_job(job: IngestJob, viewer: User) -> None:
     if p is not None:
         what = f"{plain(p.name)}: {p.stage}" + (f" {p.done}/{p.of} chunks" if p.of else "")
     whose = "" if job.user == viewer.name else f" for {plain(job.user)}"
-    st.progress(job.share, text=f"Indexing {len(job.files)} file(s){whose}… {what}")
+    where = " on another server" if job.elsewhere else ""
+    st.progress(job.share, text=f"Indexing {len(job.files)} file(s){whose}{where}… {what}")
 
 
 def show_results(job: IngestJob) -> None:
