@@ -4,7 +4,8 @@ A server process writes each of its jobs here when it is queued, as it goes (at 
 second) and when it ends, and beats for its unfinished jobs every few seconds. So another
 instance over the same database (or this one after a restart) shows a job's progress and how
 it ended; and a job whose process died (killed, out of memory, restarted) stops beating and
-is reported as lost, naming where it stopped, instead of vanishing with its files.
+is reported as lost, naming where it stopped, instead of vanishing with its files (at once
+when the process was on this machine and is gone, else after :data:`LOST_AFTER_S`).
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ class JobLog:
             return []
         jobs = [_job(r) for r in rows]
         for job, row in zip(jobs, rows, strict=True):
-            if job.finished_at is None and row.heartbeat_at < now - self.lost_after_s:
+            silent = row.heartbeat_at < now - self.lost_after_s
+            if job.finished_at is None and (silent or _gone(row.instance)):
                 self._mark_lost(job, now)
         return jobs
 
@@ -110,6 +112,22 @@ class JobLog:
                 write(conn)
         except Exception:
             log.warning("could not record an indexing job", exc_info=True)
+
+
+def _gone(instance: str) -> bool:
+    """Whether ``instance`` was a process of this machine that no longer runs (a restart on
+    one machine is reported at once, not after :data:`LOST_AFTER_S`)."""
+    host, _, rest = instance.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, run by another user
+        return False
+    return False
 
 
 def lost_message(job: IngestJob) -> str:
