@@ -189,7 +189,8 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
         if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
             continue
         heading = node.find_parent(_HEADING_TAG)
-        text = " ".join(str(node).split())
+        pre = node.find_parent("pre") is not None
+        text = _pre_lines(str(node)) if pre else " ".join(str(node).split())
         if heading is not None:
             if "".join(parts).strip():
                 blocks.append(Block(_join_html(parts), None, list(path)))
@@ -200,11 +201,17 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             continue
         if text:
             block = node.find_parent(_BLOCK_TAGS)
-            parts.append(("\n" if block is not last_block and parts else " ") + text)
+            new_line = block is not last_block or (pre and str(node).lstrip(" \t")[:1] == "\n")
+            parts.append(("\n" if new_line and parts else " ") + text)
             last_block = block
     if "".join(parts).strip():
         blocks.append(Block(_join_html(parts), None, list(path)))
     return LoadedDocument(name, "html", 0, blocks)
+
+
+def _pre_lines(text: str) -> str:
+    """Preformatted text with its lines (and their indentation) kept, blank ones dropped."""
+    return "\n".join(line.rstrip() for line in text.splitlines() if line.strip())
 
 
 def _page_chrome(soup: Any) -> list[Any]:

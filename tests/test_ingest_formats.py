@@ -192,6 +192,19 @@ def test_html_leaves_out_the_site_around_the_page() -> None:
     assert [b.text for b in only.blocks] == ["Only a menu here."]  # all there is: kept
 
 
+def test_html_preformatted_text_keeps_its_lines() -> None:
+    # A <pre> program or shell session was run together on one line: shown so in a source,
+    # and handed so to the LLM. Its lines and their indentation are kept (blank ones dropped).
+    html = (
+        "<body><h1>Query</h1><p>Run it as follows:</p><pre>SELECT <b>name</b>\n"
+        "  FROM people\n\n WHERE age &gt; 30;</pre><p>It lists them.</p></body>"
+    )
+    doc = load_bytes("query.html", html.encode(), LIMIT)
+    assert doc.blocks[0].text == (
+        "Run it as follows:\nSELECT name\n  FROM people\n WHERE age > 30;\nIt lists them."
+    )
+
+
 def test_csv_rows_are_records_with_their_header() -> None:
     doc = load_bytes("people.csv", b"name,city\nAda,London\nGrace,Arlington\n", LIMIT)
     assert [b.text for b in doc.blocks] == [
