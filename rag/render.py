@@ -89,9 +89,9 @@ def reflow(text: str, fill: float = 0.75) -> list[str]:
     """The lines of hard-wrapped text, each run of wrapped prose joined into one line.
 
     A line runs on into the next when it reaches ``fill`` of the text's usual full width
-    (a short line ends a paragraph, a table row or a line of code), does not end with a colon
-    and the next line does not start a list item. Text whose lines are all short (a table, a
-    program) keeps every line.
+    (a short line ends a paragraph, a table row or a line of code), does not end as a lead-in
+    or a line of code does (":", ";", "{", "}") and the next line does not start a list item
+    or look like code. Text whose lines are all short (a table, a program) keeps every line.
     """
     lines = text.splitlines()
     lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
