@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 
@@ -20,13 +22,15 @@ from rag.database import Database, open_database
 from rag.system import Docent
 from tests.conftest import PDFS, REPO
 
+T = TypeVar("T")
 
-def _wait_for(check: object, timeout: float = 300) -> object:
-    """Poll ``check()`` until it returns something true; that value."""
+
+def _wait_for(check: Callable[[], T | None], timeout: float = 300) -> T:
+    """Poll ``check()`` until it returns something; that value."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        value = check()  # type: ignore[operator]
-        if value:
+        value = check()
+        if value is not None:
             return value
         time.sleep(0.05)
     raise AssertionError("timed out")
@@ -53,7 +57,7 @@ def test_another_instance_sees_a_job_as_it_runs_and_how_it_ended(local: Docent) 
         return mirror if mirror.progress is not None and not job.done else None
 
     mirror = _wait_for(running_there)
-    assert isinstance(mirror, IngestJob) and not mirror.done and 0 <= mirror.share < 1
+    assert not mirror.done and 0 <= mirror.share < 1
     assert here.wait(job, 300)
     [ended] = there.for_collection(local.settings.collection)
     assert ended.done and ended.error is None
@@ -109,7 +113,6 @@ def test_a_job_whose_server_died_is_reported_lost_naming_where_it_stopped(
             return None
 
         db = _wait_for(embedding)
-        assert isinstance(db, Database)
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
