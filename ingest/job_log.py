@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, or_, select
 
-from ingest.jobs import IngestJob
+from ingest.jobs import KEEP_FINISHED_S, IngestJob
 from ingest.pipeline import Progress
 from ingest.results import FileResult
 from rag.database import Database, ingest_jobs_table
@@ -31,8 +31,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT_S = 5.0  # how often a process says its unfinished jobs are still alive
 LOST_AFTER_S = 60.0  # a job not heard of for this long died with its process
-KEEP_S = 15 * 60  # finished jobs are shown this long
-PRUNE_S = 24 * 3600  # and their records deleted after this long (when a new job is queued)
+PRUNE_S = 24 * 3600  # finished jobs' records are deleted after this (when a job is queued)
 _t = ingest_jobs_table.c
 
 
@@ -75,12 +74,12 @@ class JobLog:
 
     def others(self, collection: str, local: Ids[str]) -> list[IngestJob]:
         """``collection``'s jobs run elsewhere (another instance, an earlier process), those
-        unfinished and those finished in the last :data:`KEEP_S`; a job whose process stopped
+        unfinished and those finished in the last ``KEEP_FINISHED_S``; a job whose process stopped
         beating is marked lost (in the database too, once)."""
         now = time.time()
         query = select(ingest_jobs_table).where(
             _t.collection == collection,
-            or_(_t.finished_at.is_(None), _t.finished_at > now - KEEP_S),
+            or_(_t.finished_at.is_(None), _t.finished_at > now - KEEP_FINISHED_S),
         )
         try:
             with self.db.read() as conn:
