@@ -111,14 +111,18 @@ def _load_markdown(name: str, data: bytes) -> LoadedDocument:
         if body.strip():
             blocks.append(Block(body, None, list(path)))
 
+    titles: list[str] = []
     for i, token in enumerate(tokens):
         if token.type != "heading_open" or token.map is None:
             continue
         flush(token.map[0])
         level = int(token.tag[1])
-        path = path[: level - 1] + [tokens[i + 1].content.strip()]
+        titles.append(tokens[i + 1].content.strip())
+        path = path[: level - 1] + [titles[-1]]
         start = token.map[1]
     flush(len(lines))
+    if not blocks and any(titles):  # headings alone (a title-only record, an outline) are text
+        blocks.append(Block("\n".join(t for t in titles if t)))
     return LoadedDocument(name, "markdown", 0, blocks)
 
 

@@ -146,6 +146,15 @@ def test_markdown_headings_but_not_inside_code() -> None:
     assert doc.blocks[2].text == "setext heading above"
 
 
+def test_markdown_of_headings_alone_is_text() -> None:
+    # A title-only record or an outline has words to find; it used to fail as "no readable
+    # text", because every block's text was the body under a heading.
+    doc = load_bytes("outline.md", b"# Field guide\n## Alpine flowers\n", LIMIT)
+    assert [(b.headings, b.text) for b in doc.blocks] == [([], "Field guide\nAlpine flowers")]
+    with_body = load_bytes("guide.md", b"# Field guide\n## Alpine flowers\nEdelweiss.\n", LIMIT)
+    assert [b.text for b in with_body.blocks] == ["Edelweiss."]  # headings stay a path
+
+
 def test_markdown_front_matter_is_kept_as_text() -> None:
     # Read as Markdown, "---" / "title: ..." / "---" is a rule and a setext heading: the
     # fields were lost, and a chunk of "---" was indexed.

@@ -287,6 +287,7 @@ CORPUS = [
         "text": "The Gotthard Pass links the north and south of "
         "Switzerland; a rail tunnel has run beneath it since 1882.",
     },
+    {"_id": "peak", "title": "The Matterhorn, a pyramid-shaped peak above Zermatt", "text": ""},
 ]
 
 
@@ -301,6 +302,7 @@ def test_a_beir_corpus_is_ingested_and_evaluated(tmp_path: Path) -> None:
         "glacier.md",
         "lake.md",
         "pass.md",
+        "peak.md",  # a title-only record (CACM has 1,617) is its title, not "no readable text"
     ]
     found = json.loads(_rag("search", "longest glacier", *where, "--json").stdout)
     top = found["results"][0]
