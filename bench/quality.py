@@ -1,8 +1,10 @@
 """Retrieval and answer quality on every development set, against the plain baseline.
 
     python -m bench.quality --scifact DIR [--split tune|report] [--variants a,b] [--sets a,b]
+        [--npl DIR] [--cacm DIR]
 
-``--split report`` adds the check set (bench/sets.py), which has no tuning split.
+``--split report`` adds the check sets (bench/sets.py), which have no tuning split: gnuplot,
+and NPL and CACM where their folders are given (bench/classic.py says where they come from).
 
 Each set is indexed once per chunking configuration under bench/out/quality/ (reused by later
 runs), then every variant is measured through ``rag.evaluate`` (the code behind
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,13 +148,19 @@ def main() -> None:
     """Measure every variant on every set; print the tables."""
     parser = argparse.ArgumentParser(prog="python -m bench.quality")
     parser.add_argument("--scifact", type=Path, help="BEIR SciFact folder (else it is skipped)")
+    parser.add_argument("--npl", type=Path, help="NPL's folder, a check set (bench/classic.py)")
+    parser.add_argument("--cacm", type=Path, help="CACM's folder, a check set (bench/classic.py)")
     parser.add_argument("--split", choices=["tune", "report"], default="tune")
     parser.add_argument("--variants", help="comma-separated names (default: all)")
     parser.add_argument("--sets", help="comma-separated set names (default: all)")
     parser.add_argument("--limit", type=int, default=0, help="first N questions of each set")
     args = parser.parse_args()
-    names = args.variants.split(",") if args.variants else list(VARIANTS)
-    known = all_sets(args.scifact) + (check_sets() if args.split == "report" else [])
+    # a comma and a space belong to a name ("fused, RRF k=60"); a bare comma separates names
+    names = re.split(r",(?! )", args.variants) if args.variants else list(VARIANTS)
+    if unknown := [n for n in names if n not in VARIANTS]:
+        parser.error(f"unknown variant(s) {unknown}; known: {list(VARIANTS)}")
+    checks = check_sets(args.npl, args.cacm) if args.split == "report" else []
+    known = all_sets(args.scifact) + checks
     sets = [s for s in known if not args.sets or s.name in args.sets.split(",")]
     print(
         f"split: {args.split}; machine: {platform.machine()}, {os.cpu_count()} cores, "

@@ -9,9 +9,10 @@
 
 Settings are chosen on tuning splits only; report splits are for reporting.
 
-One **check set** stands in for the collections nobody tuned on: gnuplot, questions over the
-gnuplot manual (PDF), written before any run over it. It has a report split only, so no
-tuning, training or leave-one-out code ever sees it (:func:`check_sets`).
+**Check sets** stand in for the collections nobody tuned on: gnuplot, questions over the
+gnuplot manual (PDF), written before any run over it; and, given their folders, two classic IR
+test collections of the held-out kind, NPL and CACM (bench/classic.py). They have a report
+split only, so no tuning, training or leave-one-out code ever sees them (:func:`check_sets`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.classic import read_cacm, read_npl
 from ingest.beir import beir_sources, read_corpus
 from ingest.pipeline import Source
 from rag.questions import Question, read_beir, read_qa
@@ -111,9 +113,25 @@ def gnuplot() -> DevSet:
     )
 
 
-def check_sets() -> list[DevSet]:
-    """The sets nothing is tuned on (report split only)."""
-    return [gnuplot()]
+def classic(name: str, root: Path) -> DevSet:
+    """NPL or CACM (bench/classic.py) as a check set: read once, one Markdown document per
+    record as ``ingest --beir`` makes them, and no tuning split."""
+    reader = {"npl": read_npl, "cacm": read_cacm}[name]
+    if not root.is_dir():
+        raise SystemExit(f"{root} is not a folder (bench/classic.py says where {name} is)")
+    rows, questions = reader(root)
+
+    def no_tuning() -> list[Question]:
+        raise SystemExit(f"{name} is a check set: it has no tuning split (use --split report)")
+
+    return DevSet(name, True, lambda: beir_sources(rows), no_tuning, lambda: questions)
+
+
+def check_sets(npl_dir: Path | None = None, cacm_dir: Path | None = None) -> list[DevSet]:
+    """The sets nothing is tuned on (report split only): gnuplot, and NPL and CACM where
+    their folders are given."""
+    folders = {"npl": npl_dir, "cacm": cacm_dir}
+    return [gnuplot()] + [classic(n, d) for n, d in folders.items() if d is not None]
 
 
 def all_sets(scifact_dir: Path | None) -> list[DevSet]:
