@@ -33,6 +33,10 @@ class Source:
     name: str
     read: Callable[[], bytes]
     size: int
+    # A record of a judged collection (``ingest --beir``) is a document of its own even where
+    # another holds the same text: judgments name each record, so none may be skipped as a
+    # copy (CACM repeats 191 of its 3,204 records, NPL 16 of 11,429).
+    distinct: bool = False
 
     @classmethod
     def from_path(cls, path: Path, name: str | None = None) -> Source:
@@ -40,9 +44,14 @@ class Source:
         return cls(name or path.name, path.read_bytes, path.stat().st_size)
 
     @classmethod
-    def from_bytes(cls, name: str, data: bytes) -> Source:
-        """An upload already in memory."""
-        return cls(name, lambda: data, len(data))
+    def from_bytes(cls, name: str, data: bytes, distinct: bool = False) -> Source:
+        """An upload already in memory (``distinct``: see the field)."""
+        return cls(name, lambda: data, len(data), distinct)
+
+    def doc_id(self, data: bytes) -> str:
+        """The document's id: the hash of its bytes (and of its name, if ``distinct``)."""
+        salt = self.name.encode() + b"\0" if self.distinct else b""
+        return hashlib.sha256(salt + data).hexdigest()
 
 
 @dataclass
@@ -326,7 +335,7 @@ def _prepare(
                 f"limit of {settings.max_file_mb:.0f} MB (DOCENT_MAX_FILE_MB)",
             )
         data = source.read()
-        doc_id = hashlib.sha256(data).hexdigest()
+        doc_id = source.doc_id(data)
         prepared = _Prepared(source, doc_id)
         if doc_id in known:
             return prepared

@@ -288,6 +288,7 @@ CORPUS = [
         "Switzerland; a rail tunnel has run beneath it since 1882.",
     },
     {"_id": "peak", "title": "The Matterhorn, a pyramid-shaped peak above Zermatt", "text": ""},
+    {"_id": "peak-2", "title": "The Matterhorn, a pyramid-shaped peak above Zermatt", "text": ""},
 ]
 
 
@@ -302,6 +303,7 @@ def test_a_beir_corpus_is_ingested_and_evaluated(tmp_path: Path) -> None:
         "glacier.md",
         "lake.md",
         "pass.md",
+        "peak-2.md",  # a copy of another record is judged by its own id, so it is kept
         "peak.md",  # a title-only record (CACM has 1,617) is its title, not "no readable text"
     ]
     found = json.loads(_rag("search", "longest glacier", *where, "--json").stdout)
