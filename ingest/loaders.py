@@ -23,6 +23,7 @@ SUPPORTED = {
     ".markdown": "markdown",
     ".txt": "text",
     ".text": "text",
+    ".rst": "rst",
     ".html": "html",
     ".htm": "html",
     ".csv": "csv",
@@ -142,6 +143,75 @@ def front_matter(text: str) -> tuple[str, str]:
 
 def _load_text(name: str, data: bytes) -> LoadedDocument:
     return LoadedDocument(name, "text", 0, [Block(decode_text(name, data))])
+
+
+# A section title's underline (and optional overline): one punctuation character repeated.
+_RST_RULE = re.compile(r"""([=\-`:'"~^_*+#<>.])\1{2,}[ \t]*""")
+
+
+def _load_rst(name: str, data: bytes) -> LoadedDocument:
+    """reStructuredText (Sphinx, Python packages' docs): blocks between section titles, as
+    for Markdown; a title's level is the order in which its adornment style first appears,
+    as docutils ranks them. The text is kept as written and read as plain text (kind ``text``)."""
+    lines = decode_text(name, data).split("\n")
+    blocks: list[Block] = []
+    styles: list[tuple[str, bool]] = []  # (adornment character, overlined), in order of use
+    path: list[str] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(body).strip("\n")
+        if text.strip():
+            blocks.append(Block(text, None, list(path)))
+        body.clear()
+
+    i = 0
+    while i < len(lines):
+        title = _rst_title(lines, i)
+        if title is None:
+            body.append(lines[i])
+            i += 1
+            continue
+        text, style, used = title
+        flush()
+        if style not in styles:
+            styles.append(style)
+        level = styles.index(style)
+        path = path[:level] + [text]
+        i += used
+    flush()
+    if not blocks and path:  # titles alone are still text
+        blocks.append(Block("\n".join(path)))
+    return LoadedDocument(name, "text", 0, blocks)
+
+
+def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | None:
+    """``(title, style, lines used)`` if a section title starts at line ``i``: a text line
+    under an overline and over an underline of one character (it may be inset), or a text
+    line over one. Only that title may start past the first column (an indented line is a
+    quote or code), and the
+    rule is at least as long as it (docutils warns below that, and a shorter rule under
+    prose is more often a table or a transition than a title)."""
+
+    def rule(j: int) -> str | None:
+        match = _RST_RULE.fullmatch(lines[j]) if 0 <= j < len(lines) else None
+        return match.group(1) if match else None
+
+    def text(j: int, inset: bool = False) -> str | None:
+        line = lines[j] if j < len(lines) else ""
+        ok = line.strip() and (inset or not line[0].isspace()) and rule(j) is None
+        return line.strip() if ok else None
+
+    over = rule(i)
+    if over and text(i + 1, inset=True) is not None and rule(i + 2) == over:
+        title = text(i + 1, inset=True) or ""
+        if len(lines[i + 2].rstrip()) >= len(title):
+            return title, (over, True), 3
+    if text(i) is not None and (under := rule(i + 1)) and (i == 0 or not lines[i - 1].strip()):
+        title = text(i) or ""
+        if len(lines[i + 1].rstrip()) >= len(title):
+            return title, (under, False), 2
+    return None
 
 
 _HEADING_TAG = re.compile(r"^h([1-6])$")
@@ -268,6 +338,7 @@ _LOADERS: dict[str, Callable[[str, bytes], LoadedDocument]] = {
     "pdf": load_pdf,
     "markdown": _load_markdown,
     "text": _load_text,
+    "rst": _load_rst,
     "html": _load_html,
     "csv": _load_csv,
 }

@@ -155,6 +155,54 @@ def test_markdown_of_headings_alone_is_text() -> None:
     assert [b.text for b in with_body.blocks] == ["Edelweiss."]  # headings stay a path
 
 
+RST = """\
+=============
+ Field guide
+=============
+
+Intro to the guide.
+
+Alpine flowers
+==============
+
+Edelweiss grows on limestone.
+
+Where to look
+-------------
+
+Above the tree line::
+
+    Heading-like text in a literal block
+    ====================================
+
+Marmots
+=======
+
+Rule shorter than its title
+---
+
+Marmots whistle.
+"""
+
+
+def test_rst_sections_become_headings() -> None:
+    doc = load_bytes("guide.rst", RST.encode(), LIMIT)
+    assert doc.kind == "text"
+    assert [b.headings for b in doc.blocks] == [
+        ["Field guide"],
+        ["Field guide", "Alpine flowers"],
+        ["Field guide", "Alpine flowers", "Where to look"],
+        ["Field guide", "Marmots"],
+    ]
+    assert [b.text for b in doc.blocks[:2]] == [
+        "Intro to the guide.",
+        "Edelweiss grows on limestone.",
+    ]
+    # an indented line is code, not a title, whatever follows it
+    assert "    Heading-like text in a literal block\n    ====" in doc.blocks[2].text
+    assert doc.blocks[3].text == "Rule shorter than its title\n---\n\nMarmots whistle."
+
+
 def test_markdown_front_matter_is_kept_as_text() -> None:
     # Read as Markdown, "---" / "title: ..." / "---" is a rule and a setext heading: the
     # fields were lost, and a chunk of "---" was indexed.
