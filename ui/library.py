@@ -173,7 +173,7 @@ def uploader(send: Callable[[list[Source]], None]) -> None:
     # name it refuses (a NUL byte, another extension) replaces the page with a traceback.
     # Docent's loader checks each name and reports the ones it refuses, file by file.
     files = st.file_uploader(
-        "Add documents: PDF, Word (.docx), Markdown, text, HTML or CSV",
+        "Add documents: PDF, Word (.docx), Markdown, reStructuredText, text, HTML or CSV",
         accept_multiple_files=True,
         # The widget may only lower the server's cap; `make run` raises that cap to match.
         max_upload_size=get_settings().upload_limit_mb,
