@@ -188,10 +188,10 @@ def _load_rst(name: str, data: bytes) -> LoadedDocument:
 def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | None:
     """``(title, style, lines used)`` if a section title starts at line ``i``: a text line
     under an overline and over an underline of one character (it may be inset), or a text
-    line over one. Only that title may start past the first column (an indented line is a
-    quote or code), and the
-    rule is at least as long as it (docutils warns below that, and a shorter rule under
-    prose is more often a table or a transition than a title)."""
+    line over one after a blank line. Only the overlined title may start past the first
+    column (an indented line is a quote or code), and the rule is at least as long as the
+    title (docutils warns below that, and a shorter rule under prose is more often a table
+    or a transition than a title)."""
 
     def rule(j: int) -> str | None:
         match = _RST_RULE.fullmatch(lines[j]) if 0 <= j < len(lines) else None

@@ -33,7 +33,7 @@ class ChunkMeta:
     """
 
     source: str  # file name
-    doc_id: str  # sha256 of the file's bytes: one version of the file (ingest.pipeline.Source)
+    doc_id: str  # sha256 of the file's bytes (ingest.pipeline.Source): one version of it
     index: int  # position in the document
     page: int | None = None  # 1-based; None for formats without pages
     headings: tuple[str, ...] = ()  # outermost first
