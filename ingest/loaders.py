@@ -257,6 +257,7 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             tag.decompose()
     blocks: list[Block] = []
     path: list[str] = []
+    titles: list[str] = []
     parts: list[str] = []
     last_block: object = None
     for node in soup.find_all(string=True):
@@ -271,6 +272,8 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             parts = []
             level = int(heading.name[1])
             title = " ".join(heading.get_text(" ").split())
+            if path[level - 1 : level] != [title]:  # a heading's first string, not its others
+                titles.append(title)
             path = path[: level - 1] + [title]
             continue
         if text:
@@ -280,6 +283,8 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             last_block = block
     if "".join(parts).strip():
         blocks.append(Block(_join_html(parts), None, list(path)))
+    if not blocks and any(titles):  # headings alone are text, as in Markdown
+        blocks.append(Block("\n".join(t for t in titles if t)))
     return LoadedDocument(name, "html", 0, blocks)
 
 

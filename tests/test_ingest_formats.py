@@ -153,6 +153,9 @@ def test_markdown_of_headings_alone_is_text() -> None:
     assert [(b.headings, b.text) for b in doc.blocks] == [([], "Field guide\nAlpine flowers")]
     with_body = load_bytes("guide.md", b"# Field guide\n## Alpine flowers\nEdelweiss.\n", LIMIT)
     assert [b.text for b in with_body.blocks] == ["Edelweiss."]  # headings stay a path
+    html = b"<html><body><h1>Field <em>guide</em></h1><h2>Alpine flowers</h2></body></html>"
+    page = load_bytes("outline.html", html, LIMIT)
+    assert [(b.headings, b.text) for b in page.blocks] == [([], "Field guide\nAlpine flowers")]
 
 
 RST = """\
