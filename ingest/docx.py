@@ -203,6 +203,7 @@ def _blocks(
 
     blocks: list[Block] = []
     path: list[str] = []
+    titles: list[str] = []
     lines: list[str] = []
     rows: list[str] = []
     cells: list[str] = []
@@ -260,6 +261,7 @@ def _blocks(
                     if level and text:
                         flush(lines)
                         path = path[: level - 1] + [text]
+                        titles.append(text)
                     elif text:
                         lines.append(marker(el) + text)
                     el.clear()  # streamed: a paragraph's elements are freed once read
@@ -273,4 +275,6 @@ def _blocks(
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"damaged XML: {exc}") from exc
     flush(lines)
+    if not blocks and titles:  # headings alone are text, as in Markdown and HTML
+        blocks.append(Block("\n".join(titles)))
     return blocks

@@ -146,7 +146,7 @@ def test_markdown_headings_but_not_inside_code() -> None:
     assert doc.blocks[2].text == "setext heading above"
 
 
-def test_markdown_of_headings_alone_is_text() -> None:
+def test_headings_alone_are_text() -> None:
     # A title-only record or an outline has words to find; it used to fail as "no readable
     # text", because every block's text was the body under a heading.
     doc = load_bytes("outline.md", b"# Field guide\n## Alpine flowers\n", LIMIT)
@@ -156,6 +156,9 @@ def test_markdown_of_headings_alone_is_text() -> None:
     html = b"<html><body><h1>Field <em>guide</em></h1><h2>Alpine flowers</h2></body></html>"
     page = load_bytes("outline.html", html, LIMIT)
     assert [(b.headings, b.text) for b in page.blocks] == [([], "Field guide\nAlpine flowers")]
+    outline = make_docx([("Field guide", []), ("Alpine flowers", [])])
+    word = load_bytes("outline.docx", outline, LIMIT)
+    assert [(b.headings, b.text) for b in word.blocks] == [([], "Field guide\nAlpine flowers")]
 
 
 RST = """\
