@@ -28,7 +28,9 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         description="QA lines (question, answer|null, doc, pages) or BEIR queries + --qrels.",
     )
     cmd.add_argument("--questions", type=Path, required=True, help="QA JSONL, or BEIR queries")
-    cmd.add_argument("--qrels", type=Path, help="BEIR qrels (TSV): --questions is BEIR queries")
+    cmd.add_argument(
+        "--qrels", type=Path, help="BEIR qrels (TSV) or TREC qrels: --questions is BEIR queries"
+    )
     cmd.add_argument(
         "--collection", type=collection_name, help="collection (default: DOCENT_COLLECTION)"
     )

@@ -7,7 +7,9 @@ Two kinds:
   answers it), ``pages`` (1-based pages of that file; ``null`` for formats without pages),
   optional ``answer_aliases`` and ``id``.
 - **BEIR**: ``queries.jsonl`` (``_id``, ``text``) with a ``qrels.tsv`` (``query-id``,
-  ``corpus-id``, ``score``); a document's id is its file name without the extension.
+  ``corpus-id``, ``score``); a document's id is its file name without the extension. The
+  qrels may also be in TREC's form (``query-id iteration doc-id grade``, no header), as
+  classic test collections ship them.
 
 A malformed file is refused with its name and the line at fault.
 """
@@ -108,15 +110,22 @@ def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Questio
     """
     judged: dict[str, dict[str, int]] = {}
     for n, line in enumerate(qrels.splitlines(), start=1):
-        if n == 1 or not line.strip():  # the header
+        fields = line.split()
+        if not fields:
             continue
-        fields = line.strip().split("\t")
-        if len(fields) != 3 or not fields[2].lstrip("-").isdecimal():
+        # BEIR: query-id, corpus-id, score (tab-separated, under a header); TREC: query-id,
+        # iteration (unused), doc-id, grade (space-separated, no header)
+        judgment = (
+            fields if len(fields) == 3 else fields[:1] + fields[2:] if len(fields) == 4 else []
+        )
+        if not judgment or not judgment[2].lstrip("-").isdecimal():
+            if n == 1:  # a header ("query-id corpus-id score")
+                continue
             raise QuestionFileError(
                 f"{names[1]} line {n}: expected query-id, corpus-id and a whole-number "
-                "score, separated by tabs"
+                "score separated by tabs (BEIR), or query-id, iteration, doc-id and grade (TREC)"
             )
-        qid, did, score = fields
+        qid, did, score = judgment
         judged.setdefault(qid, {})[did] = max(0, int(score))
     texts = {}
     for n, line in enumerate(queries.splitlines(), start=1):
@@ -133,22 +142,28 @@ def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Questio
 
 def questions_from_files(files: list[tuple[str, bytes]]) -> tuple[list[Question], bool]:
     """Questions from uploaded files: one QA-lines file, or BEIR queries (``.jsonl``) with
-    their qrels (``.tsv``). Returns the questions and whether they are BEIR.
+    their qrels (``.tsv``, or TREC qrels of any name). Returns the questions and whether they
+    are BEIR.
 
     Raises:
         QuestionFileError: not one of those two shapes, a file that is not UTF-8 text, or
             a malformed line (named by file and line).
     """
     texts = {name: _decode(data, name) for name, data in files}
-    tables = [n for n in texts if n.lower().endswith(".tsv")]
-    lines = [n for n in texts if n not in tables]
-    if len(files) == 1 and lines:
-        return parse_qa(texts[lines[0]], lines[0]), False
-    if len(lines) == 1 and len(tables) == 1:
-        return parse_beir(texts[lines[0]], texts[tables[0]], (lines[0], tables[0])), True
+    if len(files) == 1 and not next(iter(texts)).lower().endswith(".tsv"):
+        name = next(iter(texts))
+        return parse_qa(texts[name], name), False
+    if len(texts) == 2:
+        # the queries are JSON lines; the qrels may have any name (qrels.tsv, cran.qrels, ...)
+        queries = [n for n in texts if n.lower().endswith((".jsonl", ".json"))]
+        if len(queries) != 1:
+            queries = [n for n in texts if not n.lower().endswith(".tsv")]
+        if len(queries) == 1:
+            qrels = next(n for n in texts if n != queries[0])
+            return parse_beir(texts[queries[0]], texts[qrels], (queries[0], qrels)), True
     raise QuestionFileError(
-        "give one QA file (.jsonl), or BEIR queries (.jsonl) with their qrels (.tsv); got "
-        + (", ".join(texts) or "no file")
+        "give one QA file (.jsonl), or BEIR queries (.jsonl) with their qrels (.tsv, or TREC "
+        "qrels); got " + (", ".join(texts) or "no file")
     )
 
 

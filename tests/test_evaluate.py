@@ -70,7 +70,7 @@ def test_both_file_formats(tmp_path: Path) -> None:
         ([("qa.jsonl", b"\n\n")], "qa.jsonl: no questions"),
         ([("qa.jsonl", b"\xff\xfe{}")], "qa.jsonl: not UTF-8"),
         (
-            [("q.jsonl", b'{"_id": "1", "text": "t"}\n'), ("r.tsv", b"h\n1 7 1\n")],
+            [("q.jsonl", b'{"_id": "1", "text": "t"}\n'), ("r.tsv", b"h\n1\t7\n")],
             "r.tsv line 2: expected",
         ),
         (
@@ -126,6 +126,25 @@ def test_uploaded_files_are_told_apart() -> None:
     qrels = b"query-id\tcorpus-id\tscore\n1\t77\t1\n"
     questions, beir = questions_from_files([("qrels.tsv", qrels), ("queries.jsonl", queries)])
     assert beir and (questions[0].text, questions[0].gold) == ("claim", {"77": 1})
+    # TREC's qrels, as classic collections ship them: any name, no header, an iteration column
+    trec = b"1 0 77 2\n1 0 78 0\n"
+    questions, beir = questions_from_files([("queries.jsonl", queries), ("cran.qrels", trec)])
+    assert beir and questions[0].gold == {"77": 2, "78": 0}  # the first line is a judgment
+
+
+def test_trec_qrels_and_beir_qrels_without_a_header_lose_no_judgment(tmp_path: Path) -> None:
+    queries, qrels = tmp_path / "queries.jsonl", tmp_path / "qrels"
+    queries.write_text('{"_id": "1", "text": "claim"}\n{"_id": "2", "text": "other"}\n')
+    qrels.write_text("1 0 77 1\n1 Q0 78 2\n2 0 9 1\n")
+    assert [(q.id, q.gold) for q in read_beir(queries, qrels)] == [
+        ("1", {"77": 1, "78": 2}),
+        ("2", {"9": 1}),
+    ]
+    qrels.write_text("1\t77\t1\n2\t9\t1\n")  # BEIR's columns with no header line
+    assert [(q.id, q.gold) for q in read_beir(queries, qrels)] == [
+        ("1", {"77": 1}),
+        ("2", {"9": 1}),
+    ]
 
 
 def test_a_run_on_a_real_collection(facts: Docent, tmp_path: Path) -> None:

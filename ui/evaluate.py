@@ -24,7 +24,7 @@ FORMATS = """\
 One **QA file** (`.jsonl`), a JSON object a line: `question`, `answer` (a short span the
 answer should hold; `null` when your documents don't answer it), `doc` (the file that answers
 it) and `pages` (its 1-based pages, or `null`). Or **BEIR** `queries.jsonl` with its
-`qrels.tsv`."""
+`qrels.tsv` (or qrels in TREC's form: query, iteration, document, grade)."""
 EXAMPLE = (
     '{"question": "Which variable sets the temporary directory?", "answer": "TMPDIR", '
     '"doc": "R-admin.pdf", "pages": [28]}\n'
