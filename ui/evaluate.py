@@ -56,9 +56,9 @@ def evaluate_dialog(app: Docent, user: User, collection: str, active: Settings) 
         on_click="ignore",
         type="tertiary",
     )
-    files = st.file_uploader(
-        "Question file(s)", type=["jsonl", "json", "tsv"], accept_multiple_files=True
-    )
+    # No `type=` filter: TREC qrels come as "qrels", "cran.qrels" or "qrels.txt", and the
+    # files are told apart (and refused with their name and line) by rag.questions.
+    files = st.file_uploader("Question file(s)", accept_multiple_files=True)
     ask = st.checkbox(
         "Also ask every question (refusals and answer spans)",
         value=not active.llm_configured,
