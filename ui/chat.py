@@ -84,8 +84,9 @@ def first_run(active: Settings) -> None:
     )
     st.info(
         "**Welcome to Docent.**  \n"
-        "1. Upload PDFs, Word, Markdown, text, HTML or CSV files in the sidebar and press "
-        "*Index*.  \n2. Ask a question below; every answer cites the passages it used.  \n"
+        "1. Upload PDFs, Word, Markdown, reStructuredText, text, HTML or CSV files in the "
+        "sidebar and press *Index*.  \n"
+        "2. Ask a question below; every answer cites the passages it used.  \n"
         f"3. {llm}"
     )
 
