@@ -22,3 +22,10 @@ class LoadedDocument:
     kind: str
     pages: int  # 0 when the format has no pages
     blocks: list[Block]
+
+
+def or_headings(blocks: list[Block], titles: list[str]) -> list[Block]:
+    """``blocks``, or, for a document of headings alone (a title-only record, an outline),
+    one block of its headings' text: it has words to find, not "no readable text"."""
+    titles = [t for t in titles if t]
+    return blocks or ([Block("\n".join(titles))] if titles else [])

@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 
-from ingest.document import Block, LoadedDocument
+from ingest.document import Block, LoadedDocument, or_headings
 from ingest.errors import IngestError
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
@@ -275,6 +275,4 @@ def _blocks(
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"damaged XML: {exc}") from exc
     flush(lines)
-    if not blocks and titles:  # headings alone are text, as in Markdown and HTML
-        blocks.append(Block("\n".join(titles)))
-    return blocks
+    return or_headings(blocks, titles)

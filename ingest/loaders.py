@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import PurePath
 from typing import Any
 
-from ingest.document import Block, LoadedDocument
+from ingest.document import Block, LoadedDocument, or_headings
 from ingest.docx import load_docx
 from ingest.errors import IngestError
 from ingest.pdf import load_pdf
@@ -122,9 +122,7 @@ def _load_markdown(name: str, data: bytes) -> LoadedDocument:
         path = path[: level - 1] + [titles[-1]]
         start = token.map[1]
     flush(len(lines))
-    if not blocks and any(titles):  # headings alone (a title-only record, an outline) are text
-        blocks.append(Block("\n".join(t for t in titles if t)))
-    return LoadedDocument(name, "markdown", 0, blocks)
+    return LoadedDocument(name, "markdown", 0, or_headings(blocks, titles))
 
 
 _FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S)
@@ -157,6 +155,7 @@ def _load_rst(name: str, data: bytes) -> LoadedDocument:
     blocks: list[Block] = []
     styles: list[tuple[str, bool]] = []  # (adornment character, overlined), in order of use
     path: list[str] = []
+    titles: list[str] = []
     body: list[str] = []
 
     def flush() -> None:
@@ -178,11 +177,10 @@ def _load_rst(name: str, data: bytes) -> LoadedDocument:
             styles.append(style)
         level = styles.index(style)
         path = path[:level] + [text]
+        titles.append(text)
         i += used
     flush()
-    if not blocks and path:  # titles alone are still text
-        blocks.append(Block("\n".join(path)))
-    return LoadedDocument(name, "text", 0, blocks)
+    return LoadedDocument(name, "text", 0, or_headings(blocks, titles))
 
 
 def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | None:
@@ -257,7 +255,6 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             tag.decompose()
     blocks: list[Block] = []
     path: list[str] = []
-    titles: list[str] = []
     parts: list[str] = []
     last_block: object = None
     for node in soup.find_all(string=True):
@@ -272,8 +269,6 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             parts = []
             level = int(heading.name[1])
             title = " ".join(heading.get_text(" ").split())
-            if path[level - 1 : level] != [title]:  # a heading's first string, not its others
-                titles.append(title)
             path = path[: level - 1] + [title]
             continue
         if text:
@@ -283,9 +278,9 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             last_block = block
     if "".join(parts).strip():
         blocks.append(Block(_join_html(parts), None, list(path)))
-    if not blocks and any(titles):  # headings alone are text, as in Markdown
-        blocks.append(Block("\n".join(t for t in titles if t)))
-    return LoadedDocument(name, "html", 0, blocks)
+    # a page of headings alone: read them again only then, not for every page
+    titles = [] if blocks else [" ".join(h.get_text(" ").split()) for h in soup(_HEADING_TAG)]
+    return LoadedDocument(name, "html", 0, or_headings(blocks, titles))
 
 
 def _pre_lines(text: str) -> str:

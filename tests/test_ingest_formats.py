@@ -159,6 +159,9 @@ def test_headings_alone_are_text() -> None:
     outline = make_docx([("Field guide", []), ("Alpine flowers", [])])
     word = load_bytes("outline.docx", outline, LIMIT)
     assert [(b.headings, b.text) for b in word.blocks] == [([], "Field guide\nAlpine flowers")]
+    rst = b"Field guide\n===========\n\nAlpine flowers\n==============\n"
+    sections = load_bytes("outline.rst", rst, LIMIT)  # two titles of one level: both kept
+    assert [(b.headings, b.text) for b in sections.blocks] == [([], "Field guide\nAlpine flowers")]
 
 
 RST = """\
