@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rag.questions import Question
+from rag.questions import Question, parse_qrels
 
 Rows = list[tuple[str, str, str]]  # (id, title, text), as ingest.beir.read_corpus returns
 
@@ -37,12 +37,7 @@ def read_npl(root: Path) -> tuple[Rows, list[Question]]:
         (root / "query-text.trec").read_text(encoding="utf-8"),
         re.S,
     )
-    judged: dict[str, dict[str, int]] = {}
-    for line in (root / "qrels").read_text(encoding="utf-8").splitlines():
-        if line.strip():  # query-id, iteration, doc-id, grade
-            qid, _, did, grade = line.split()
-            if int(grade) > 0:
-                judged.setdefault(qid, {})[did] = int(grade)
+    judged = parse_qrels((root / "qrels").read_text(encoding="utf-8"), "qrels")  # TREC's
     rows = [(i, "", " ".join(text.split())) for i, text in docs]
     return rows, _questions(topics, judged)
 

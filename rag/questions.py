@@ -108,6 +108,28 @@ def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Questio
     Raises:
         QuestionFileError: a malformed line (named by file and line), or no judged query.
     """
+    judged = parse_qrels(qrels, names[1])
+    texts = {}
+    for n, line in enumerate(queries.splitlines(), start=1):
+        if line.strip():
+            row = _json_line(line, names[0], n)
+            if "_id" not in row or not isinstance(row.get("text"), str):
+                raise QuestionFileError(f'{names[0]} line {n}: needs "_id" and "text"')
+            texts[str(row["_id"])] = row["text"]
+    out = [Question(qid, texts[qid], gold) for qid, gold in judged.items() if qid in texts]
+    if not out:
+        raise QuestionFileError(f"no query of {names[0]} is judged in {names[1]}")
+    return out
+
+
+def parse_qrels(qrels: str, name: str) -> dict[str, dict[str, int]]:
+    """Judgments (query id -> document id -> grade) of a qrels text: BEIR's (query-id,
+    corpus-id, score, tab-separated, under a header) or TREC's (query-id, iteration, doc-id,
+    grade, no header). A negative grade counts as 0 (see :func:`parse_beir`).
+
+    Raises:
+        QuestionFileError: a malformed line, named by ``name`` and its number.
+    """
     judged: dict[str, dict[str, int]] = {}
     for n, line in enumerate(qrels.splitlines(), start=1):
         fields = line.split()
@@ -122,22 +144,12 @@ def parse_beir(queries: str, qrels: str, names: tuple[str, str]) -> list[Questio
             if n == 1:  # a header ("query-id corpus-id score")
                 continue
             raise QuestionFileError(
-                f"{names[1]} line {n}: expected query-id, corpus-id and a whole-number "
+                f"{name} line {n}: expected query-id, corpus-id and a whole-number "
                 "score separated by tabs (BEIR), or query-id, iteration, doc-id and grade (TREC)"
             )
         qid, did, score = judgment
         judged.setdefault(qid, {})[did] = max(0, int(score))
-    texts = {}
-    for n, line in enumerate(queries.splitlines(), start=1):
-        if line.strip():
-            row = _json_line(line, names[0], n)
-            if "_id" not in row or not isinstance(row.get("text"), str):
-                raise QuestionFileError(f'{names[0]} line {n}: needs "_id" and "text"')
-            texts[str(row["_id"])] = row["text"]
-    out = [Question(qid, texts[qid], gold) for qid, gold in judged.items() if qid in texts]
-    if not out:
-        raise QuestionFileError(f"no query of {names[0]} is judged in {names[1]}")
-    return out
+    return judged
 
 
 def questions_from_files(files: list[tuple[str, bytes]]) -> tuple[list[Question], bool]:
