@@ -5,7 +5,9 @@ Each sentence of the best sources is scored by its own vector's similarity to th
 many of the question's words it holds, and by how well its passage ranked. The best one is
 quoted with the sentence after it when it only leads in (it ends with a colon, or is short),
 or with the whole list it opens, and so is any other chosen sentence ending with a colon; a
-fenced code block is one "sentence", quoted as code, and so are table rows (one a line); then
+fenced code block is one "sentence", quoted as code, and so are table rows (one a line); a
+quoted sentence keeps the line ends that mean something (a line of R typed at the prompt in a
+PDF, a line of an HTML page's synopsis) and joins those that only wrap prose; then
 the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources, each
 chosen for its score less its likeness to what is already quoted (maximal marginal
 relevance), so that four sentences say four things rather than one thing four ways. A
@@ -28,11 +30,11 @@ from rag.fragments import (
     marked,
     neighbour_ids,
     starts_inside,
-    whole_sentence,
+    whole_span,
 )
 from rag.lexical import tokenize
 from rag.passage import Passage
-from rag.render import images_as_text
+from rag.render import images_as_text, wrapped
 from rag.sentences import clean, is_code, is_table, sentence_spans
 
 MAX_SENTENCES = 4
@@ -73,6 +75,7 @@ class _Sentence:
     score: float
     vector: np.ndarray | None = None  # its sentence vector, when the store has them
     label: str = ""  # a code block's label line ("Python:"), too short to be a sentence
+    shown: str = ""  # the text as quoted: ``text`` with the line ends that mean something
 
 
 def extractive_answer(
@@ -100,8 +103,10 @@ def extractive_answer(
             continue
         # Brackets in quoted text (R prints "[1] 3.14") are escaped so they never read as
         # citations. Images are replaced by "[image: alt]" first, as in the sources: once
-        # escaped, an image's Markdown would show its address as a clickable link.
-        quote = f"> {_escape(images_as_text(sentence))} [{n}]"
+        # escaped, an image's Markdown would show its address as a clickable link. Each line
+        # ends in a hard break: a line of code or a list's entry stays a line.
+        lines = [_line(line) for line in images_as_text(sentence).split("\n")]
+        quote = "> " + "  \n> ".join(lines) + f" [{n}]"
         parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
         after_quote = True
     return EXTRACTIVE_NOTE + "\n\n" + "".join(parts)
@@ -131,6 +136,20 @@ def _escape(text: str) -> str:
     (``R_LIBS_USER``) starts nothing and is left alone, so identifiers stay readable."""
     text = re.sub(r"([\\\[\]*~])", r"\\\1", text)
     return re.sub(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])", r"\\_", text)
+
+
+def _line(text: str) -> str:
+    """One line of a quote, escaped (:func:`_escape`), and so is a start that would make it
+    a heading, a list item, a nested quote or a fence ("# a comment", "> x <- 1", "1. ")."""
+    text = _escape(text)
+    number = _NUMBERED.match(text)
+    if number:
+        return text[: number.end()] + "\\" + text[number.end() :]
+    return "\\" + text if text[:1] in _BLOCK_MARKS else text
+
+
+_NUMBERED = re.compile(r"\d{1,9}(?=[.)](?:\s|$))")
+_BLOCK_MARKS = set("#>+-=`|")
 
 
 def _code_block(sentence: str) -> str:
@@ -189,7 +208,7 @@ def pick_sentences(
     for i, c in enumerate(chosen):
         first.setdefault(c.number, i)
     chosen.sort(key=lambda s: (first[s.number], s.start))
-    texts = _whole(chosen, sources, load) if load is not None else [s.text for s in chosen]
+    texts = _whole(chosen, sources, load) if load is not None else [s.shown for s in chosen]
     texts = [
         f"{s.label}\n{t}" if s.label and is_code(t) else t
         for s, t in zip(chosen, texts, strict=True)
@@ -229,13 +248,16 @@ def _whole(chosen: list[_Sentence], sources: list[Passage], load: ChunkLoader) -
     texts = []
     for s, chunk, cut in zip(chosen, chunks, cuts, strict=True):
         if not any(cut):
-            texts.append(s.text)
+            texts.append(s.shown)
             continue
-        whole = clean(whole_sentence(chunk, s.start, s.end, neighbours))
+        text, start, end = whole_span(chunk, s.start, s.end, neighbours)
+        whole = clean(text[start:end])
         if len(whole) > MAX_CHARS:  # completed, it would be cut again: the fragment, marked
-            texts.append(marked(s.text, *cut))
-        else:
-            texts.append(marked(whole, *across_pages(chunk, s.start, s.end, neighbours)))
+            texts.append(marked(s.shown, *cut))
+            continue
+        if not is_code(whole) and not is_table(whole):  # its lines, as in the chunk (_scored)
+            whole = _lines(text, start, end, _joins(text, chunk.meta.kind))
+        texts.append(marked(whole, *across_pages(chunk, s.start, s.end, neighbours)))
     return texts
 
 
@@ -272,6 +294,7 @@ def _scored(
     sentences: list[_Sentence] = []
     for n, passage in enumerate(sources, start=1):
         spans = list(passage.chunk.meta.sentence_spans) or sentence_spans(passage.text)
+        joins = _joins(passage.text, passage.chunk.meta.kind)
         vectors = passage.chunk.sentence_vectors
         if vectors is None or len(vectors) != len(spans):
             # no sentence vectors: rank by the passage's own score, in text order
@@ -286,14 +309,40 @@ def _scored(
             if text:
                 score = float(sims[i]) + weights.source / n
                 vector = None if vectors is None else vectors[i]
+                code = is_code(text) or is_table(text)
                 label = _label(passage.text, s, before) if is_code(text) else ""
-                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector, label))
+                shown = _cut(text if code else _lines(passage.text, s, e, joins))
+                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector, label, shown))
             before = e
     words = set(tokenize([query])[0])
     if words and weights.words:
         for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):
             s.score += weights.words * len(words.intersection(tokens)) / len(words)
     return sentences
+
+
+def _joins(text: str, kind: str) -> set[int]:
+    """The newlines of a passage that a quote joins: those wrapping prose in a PDF or a text
+    file; all of Markdown's (a soft break there); none of HTML's, Word's or CSV's, where
+    each line is a block of its own (a paragraph, a list's entry, a line of code)."""
+    if kind in ("pdf", "text"):
+        return wrapped(text)
+    if kind == "markdown":
+        return {i for i, ch in enumerate(text) if ch == "\n"}
+    return set()
+
+
+def _lines(text: str, start: int, end: int, joins: set[int]) -> str:
+    """``text[start:end]`` cleaned as :func:`rag.sentences.clean` cleans prose, but with a
+    line break kept at each newline not in ``joins``."""
+    pieces: list[str] = []
+    at = start
+    for i in range(start, end):
+        if text[i] == "\n" and i not in joins:
+            pieces.append(text[at:i])
+            at = i + 1
+    pieces.append(text[at:end])
+    return "\n".join(clean(piece) for piece in pieces if piece.strip())
 
 
 def _cut(text: str) -> str:

@@ -48,6 +48,16 @@ def whole_sentence(
 ) -> str:
     """The raw text of the sentence ``chunk.text[start:end]``, completed from the overlapping
     neighbours in ``neighbours`` where it was cut; as it is where they do not overlap."""
+    text, s, e = whole_span(chunk, start, end, neighbours)
+    return text[s:e]
+
+
+def whole_span(
+    chunk: ChunkRecord, start: int, end: int, neighbours: dict[str, ChunkRecord]
+) -> tuple[str, int, int]:
+    """:func:`whole_sentence` as ``(text, start, end)``: the text around the sentence (the
+    chunk's, joined to the neighbours' it was completed from) and where the sentence is in it,
+    so the lines around it can be read too."""
     meta = chunk.meta
     head = tail = ""
     previous = neighbours.get(chunk_id(meta.doc_id, meta.index - 1)) if meta.index > 0 else None
@@ -59,13 +69,13 @@ def whole_sentence(
     if following is not None and ends_inside(chunk, end) and _overlaps(chunk, following):
         tail = following.text[meta.char_end - following.meta.char_start :]
     if not head and not tail:
-        return chunk.text[start:end]
+        return chunk.text, start, end
     # The document's text around the chunk, without a gap: the sentence is the span of it
     # that holds the fragment.
     window = head + chunk.text + tail
     middle = len(head) + (start + end) // 2
     s, e = next(((s, e) for s, e in sentence_spans(window) if s <= middle < e), (0, 0))
-    return window[s:e] if e > s else chunk.text[start:end]
+    return (window, s, e) if e > s else (chunk.text, start, end)
 
 
 def across_pages(

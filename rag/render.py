@@ -86,29 +86,46 @@ def source_markdown(text: str, kind: str | None) -> str:
 
 
 def reflow(text: str, fill: float = 0.75) -> list[str]:
-    """The lines of hard-wrapped text, each run of wrapped prose joined into one line.
+    """The lines of hard-wrapped text, each run of wrapped prose joined into one line
+    (the line ends :func:`wrapped` finds)."""
+    text = "\n".join(text.splitlines())
+    joins = wrapped(text, fill)
+    out: list[str] = []
+    at = 0
+    for line in text.split("\n"):
+        if at - 1 in joins:
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+        else:
+            out.append(line)
+        at += len(line) + 1
+    return out
+
+
+def wrapped(text: str, fill: float = 0.75) -> set[int]:
+    """Offsets of the newlines in ``text`` that only wrap a run of prose.
 
     A line runs on into the next when it reaches ``fill`` of the text's usual full width
     (a short line ends a paragraph, a table row or a line of code), does not end as a lead-in
     or a line of code does (":", ";", "{", "}") and the next line does not start a list item
     or look like code. Text whose lines are all short (a table, a program) keeps every line.
     """
-    lines = text.splitlines()
+    lines = text.split("\n")
     lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
     if not lengths:
-        return lines
-    # The usual full line: the longest, or among many lines the 90th percentile (not a URL)
-    width = lengths[int(0.9 * (len(lengths) - 1))] if len(lengths) >= 10 else lengths[-1]
-    out: list[str] = []
+        return set()
+    # The usual full line: the second longest, so that one long URL does not set it; not a
+    # percentile, which a page of short lines of code would set (two lines of prose in 13)
+    width = lengths[-2] if len(lengths) >= 3 else lengths[-1]
+    joins: set[int] = set()
     joining = False
+    at = 0
     for line in lines:
         if joining and line.strip() and not _STARTS_ITS_OWN.match(line):
-            out[-1] = out[-1].rstrip() + " " + line.strip()
-        else:
-            out.append(line)
+            joins.add(at - 1)
         joining = width >= _MIN_WIDTH and len(line.rstrip()) >= fill * width
         joining = joining and not _ENDS_ITS_OWN.search(line) and "  " not in line.strip()
-    return out
+        at += len(line) + 1
+    return joins
 
 
 _MIN_WIDTH = 40  # lines narrower than this are not wrapped prose (a table, code, a poem)

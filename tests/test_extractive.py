@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from ingest.loaders import load_bytes
 from rag.answer import AnswerResult
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.embeddings import Embedder
@@ -371,3 +372,68 @@ def test_every_quoted_lead_in_is_quoted_with_what_it_introduces() -> None:
         (2, "It can be activated for the mydb database by typing the command:"),
         (2, "```\n$ psql mydb\n```"),
     ]
+
+
+def _page_passage(embedder: Embedder, text: str, kind: str) -> Passage:
+    """A passage of real text as ingest stores it: sentence spans and vectors, and its kind."""
+    spans = sentence_spans(text)
+    meta = ChunkMeta("doc", "d1", 0, kind=kind, sentence_spans=tuple(spans))
+    vectors = embedder.encode([text[s:e] for s, e in spans])
+    return Passage(ChunkRecord("d1:0", text, meta, embedder.encode([text])[0], vectors))
+
+
+def test_lines_of_code_in_a_pdf_are_quoted_as_lines(embedder: Embedder) -> None:
+    # R-intro's example of nls(): a sentence of wrapped prose that runs into R's prompt lines
+    # and output. Joined into one line, it read "so we can use > df <- data.frame(...) > fit".
+    from markdown_it import MarkdownIt
+
+    from tests.conftest import PDFS
+
+    data = (PDFS / "R-intro.pdf").read_bytes()
+    doc = load_bytes("R-intro.pdf", data, max_bytes=len(data))
+    page = next(b.text for b in doc.blocks if "SSmicmen(x, Vm, K), df)" in b.text)
+    start = page.index("The standard package stats")
+    text = page[start : page.index("residual sum-of-squares") + 40]
+    question = "How do I fit the Michaelis-Menten model with nls?"
+    answer = extractive_answer(
+        question, embedder.encode([question])[0], [_page_passage(embedder, text, "pdf")]
+    )
+    # wrapped prose is one line again; each line of code is a line, its prompt not a quote
+    assert (
+        "> The model we have just fitted is the Michaelis-Menten model, so we can use  \n" in answer
+    )
+    assert (
+        "\\> df <- data.frame(x=x, y=y)  \n> \\> fit <- nls(y \\~ SSmicmen(x, Vm, K), df)  \n"
+        in answer
+    )
+    html = MarkdownIt("commonmark").render(safe_markdown(answer))
+    assert "<blockquote>\n<blockquote>" not in html  # "> df" at a line's start: no nested quote
+    assert "&gt; fit<br />" in html and "Nonlinear regression model<br />" in html
+
+
+INDEX_PAGE = """<html><head><title>CREATE INDEX</title></head><body>
+<h1>CREATE INDEX</h1>
+<p>The CREATE INDEX command of the archive database has the general form</p>
+<pre>CREATE [ UNIQUE ] INDEX name
+    ON table_name ( column [, ...] )
+    [ WHERE predicate ]</pre>
+<p>where the predicate limits the index to the rows it holds true for.</p>
+<h2>Parameters</h2>
+<dl><dt>UNIQUE</dt><dd>Makes the archive database check for duplicate values in the table.</dd>
+<dt>1. name</dt><dd>The name of the index to be created, without a schema.</dd></dl>
+</body></html>"""
+
+
+def test_lines_of_an_html_page_are_quoted_as_lines(local: Docent) -> None:
+    # An HTML page's lines are its blocks: a line of a <pre> synopsis, a term of a definition
+    # list. Quoted on one line, the synopsis read "form CREATE [ UNIQUE ] INDEX name ON ...".
+    from markdown_it import MarkdownIt
+
+    assert ingest(local, ("create_index.html", INDEX_PAGE.encode())) == ["indexed"]
+    _, text = _offline(local, "What is the general form of the CREATE INDEX command?")
+    synopsis = "has the general form  \n> CREATE \\[ UNIQUE \\] INDEX name  \n> ON table_name"
+    assert synopsis in text
+    html = MarkdownIt("commonmark").render(safe_markdown(text))
+    assert "general form<br />\nCREATE [ UNIQUE ] INDEX name<br />" in html
+    _, text = _offline(local, "What is the name parameter of CREATE INDEX?")
+    assert "1\\. name  \n" in text  # a term that reads like a numbered item is no list

@@ -228,3 +228,9 @@ def test_only_wrapped_prose_is_rejoined() -> None:
     assert reflow(f"{wide} as follows:\n{wide}") == [f"{wide} as follows:", wide]
     assert reflow(f"{wide}\n• an item\n{wide};\n{{") == [wide, "• an item", f"{wide};", "{"]
     assert reflow("Region  Hives\nAlps    1200") == ["Region  Hives", "Alps    1200"]
+    # Two lines of prose over eleven of R code and output: the code's longest lines are not
+    # the page's width, so they are not taken for wrapped prose and joined.
+    prose = ["The model we have just fitted is the Michaelis-Menten model, so we can" + " x" * 10]
+    code = ["> fit <- nls(y ~ SSmicmen(x, Vm, K), df)", "> fit", "Nonlinear regression model"]
+    code += [f"model: y ~ SSmicmen(x, Vm, K) {i}" for i in range(8)]
+    assert reflow("\n".join(prose * 2 + ["use"] + code)) == [f"{prose[0]} {prose[0]} use", *code]
