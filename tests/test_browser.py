@@ -213,6 +213,40 @@ def test_evaluate_the_collection_on_a_question_file(app_url: str, tmp_path: Path
         expect(dialog.locator("table")).to_have_count(0)
 
 
+def test_evaluate_on_beir_queries_with_trec_qrels(app_url: str, tmp_path: Path) -> None:
+    # A BEIR set's queries with TREC qrels of any name (a ".qrels" file, no header line): the
+    # uploader takes any file type, and the first line is a judgment, not a header to skip.
+    from playwright.sync_api import expect
+
+    docs = []
+    for title, text in FACTS:
+        docs.append(tmp_path / f"{title.lower()}.txt")
+        docs[-1].write_text(f"{title}\n\n{text}\n")
+    queries = tmp_path / "queries.jsonl"
+    queries.write_text(
+        '{"_id": "q1", "text": "How do honey bees tell direction?"}\n'
+        '{"_id": "q2", "text": "Which glacier is the largest in the Alps?"}\n'
+    )
+    qrels = tmp_path / "judgments.qrels"
+    qrels.write_text("q1 0 bees 1\nq2 0 glaciers 1\n")
+    with chromium_page("browser-evaluate-beir") as page:
+        page.goto(app_url)
+        ready(page)
+        page.locator("input[type=file]").set_input_files([str(d) for d in docs])
+        page.get_by_role("button", name="Index").click()
+        expect(page.get_by_text("indexed", exact=True)).to_have_count(len(docs), timeout=300_000)
+        page.get_by_role("button", name="Evaluate this collection").click()
+        dialog = page.get_by_role("dialog")
+        _upload(page, dialog, queries)
+        _upload(page, dialog, qrels)
+        dialog.get_by_role("button", name="Run").click()
+        table = dialog.locator("table").first
+        questions = table.locator("tr").filter(has_text="questions (answerable / not)")
+        expect(questions).to_contain_text("2 (2 / 0)", timeout=120_000)
+        ndcg = table.locator("tr").filter(has=page.get_by_role("cell", name="nDCG@10", exact=True))
+        expect(ndcg).to_contain_text("1.000")
+
+
 def _index(page: Page, path: Path) -> None:
     """Upload a file in the sidebar, press *Index* and wait until it is indexed."""
     from playwright.sync_api import expect
