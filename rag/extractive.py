@@ -7,7 +7,8 @@ quoted with the sentence after it when it only leads in (it ends with a colon, o
 or with the whole list it opens, and so is any other chosen sentence ending with a colon; a
 fenced code block is one "sentence", quoted as code, and so are table rows (one a line); a
 quoted sentence keeps the line ends that mean something (a line of R typed at the prompt in a
-PDF, a line of an HTML page's synopsis) and joins those that only wrap prose; then
+PDF, a line of an HTML page's synopsis) and joins those that only wrap prose; a line of a table
+of contents (dot leaders) is quoted only when nothing else is there; then
 the next ones, up to :data:`MAX_SENTENCES` from at most :data:`MAX_SOURCES` sources, each
 chosen for its score less its likeness to what is already quoted (maximal marginal
 relevance), so that four sentences say four things rather than one thing four ways. A
@@ -44,6 +45,9 @@ MAX_CODE_CHARS = 1200  # a fenced code block is quoted whole up to this, then cu
 LEAD_IN_CHARS = 60  # a best sentence shorter than this is quoted with the one after it
 MAX_LIST_ITEMS = 8  # a list a best sentence introduces ("...as follows:") is quoted whole
 _LIST_ITEM = re.compile(r"^(?:[•*\-–]|\d{1,2}[.)])\s")
+# Dot leaders (". . . . . 186"): a line of a table of contents, which holds the words of the
+# question (a section's title) and so ranks high, but answers nothing.
+_LEADERS = re.compile(r"\.(?:\s?\.){4,}")
 _LABEL = re.compile(r"^[^\W_][\w .+#/()-]{0,30}:$")  # "Python:", "C++:", "Output (R):"
 
 EXTRACTIVE_NOTE = (
@@ -310,6 +314,8 @@ def _scored(
                 score = float(sims[i]) + weights.source / n
                 vector = None if vectors is None else vectors[i]
                 code = is_code(text) or is_table(text)
+                if not code and _LEADERS.search(text):  # a table of contents' line
+                    score -= 1.0  # quoted only if nothing else is there
                 label = _label(passage.text, s, before) if is_code(text) else ""
                 shown = _cut(text if code else _lines(passage.text, s, e, joins))
                 sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector, label, shown))

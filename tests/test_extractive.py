@@ -437,3 +437,21 @@ def test_lines_of_an_html_page_are_quoted_as_lines(local: Docent) -> None:
     assert "general form<br />\nCREATE [ UNIQUE ] INDEX name<br />" in html
     _, text = _offline(local, "What is the name parameter of CREATE INDEX?")
     assert "1\\. name  \n" in text  # a term that reads like a numbered item is no list
+
+
+def test_a_table_of_contents_line_is_not_quoted_over_the_text(embedder: Embedder) -> None:
+    # R-intro's contents page names "Least squares fitting and the QR decomposition", so its
+    # line ranks with the section itself; quoted, it answered with ". . . . . 26".
+    from tests.conftest import PDFS
+
+    data = (PDFS / "R-intro.pdf").read_bytes()
+    blocks = load_bytes("R-intro.pdf", data, max_bytes=len(data)).blocks
+    contents = next(b.text for b in blocks if "decomposition . . ." in b.text)
+    section = next(b.text for b in blocks if b.text.startswith("5.7.5 Least squares fitting"))
+    sources = [_page_passage(embedder, t[:1200], "pdf") for t in (contents, section)]
+    question = "How is least squares fitting done with the QR decomposition?"
+    vector = embedder.encode([question])[0]
+    answer = extractive_answer(question, vector, sources)
+    assert ". . ." not in answer and "[2]" in answer
+    # with nothing else to quote, the contents are still quoted rather than nothing
+    assert ". . ." in extractive_answer(question, vector, sources[:1])
