@@ -19,6 +19,7 @@ were chosen on the tuning splits (``python -m bench.extractive``).
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -329,26 +330,48 @@ def _scored(
 
 def _joins(text: str, kind: str) -> set[int]:
     """The newlines of a passage that a quote joins: those wrapping prose in a PDF or a text
-    file; all of Markdown's (a soft break there); none of HTML's, Word's or CSV's, where
-    each line is a block of its own (a paragraph, a list's entry, a line of code)."""
+    file; Markdown's (a soft break there) but those between lines of an indented code block;
+    none of HTML's, Word's or CSV's, where each line is a block of its own (a paragraph, a
+    list's entry, a line of code)."""
     if kind in ("pdf", "text"):
         return wrapped(text)
     if kind == "markdown":
-        return {i for i, ch in enumerate(text) if ch == "\n"}
+        lines = text.split("\n")
+        ends = list(itertools.accumulate(len(line) + 1 for line in lines[:-1]))
+        return {
+            end - 1
+            for end, before, after in zip(ends, lines, lines[1:], strict=False)
+            if not (_INDENTED_CODE.match(before) and _INDENTED_CODE.match(after))
+        }
     return set()
+
+
+_INDENTED_CODE = re.compile(r"(?: {4}|\t)")  # a line of a Markdown indented code block
 
 
 def _lines(text: str, start: int, end: int, joins: set[int]) -> str:
     """``text[start:end]`` cleaned as :func:`rag.sentences.clean` cleans prose, but with a
-    line break kept at each newline not in ``joins``."""
-    pieces: list[str] = []
+    line break kept at each newline not in ``joins``, and the lines' indentation (relative
+    to the least indented) kept as no-break spaces, which Markdown does not drop."""
+    pieces: list[tuple[int, str]] = []
+    line_start = text.rfind("\n", 0, start) + 1
+    indent = _indent(text[line_start:start]) if not text[line_start:start].strip() else 0
     at = start
     for i in range(start, end):
         if text[i] == "\n" and i not in joins:
-            pieces.append(text[at:i])
+            pieces.append((indent, text[at:i]))
+            indent = _indent(text[i + 1 : end])
             at = i + 1
-    pieces.append(text[at:end])
-    return "\n".join(clean(piece) for piece in pieces if piece.strip())
+    pieces.append((indent, text[at:end]))
+    pieces = [(n, p) for n, p in pieces if p.strip()]
+    least = min((n for n, _ in pieces), default=0)
+    return "\n".join("\u00a0" * (n - least) + clean(p) for n, p in pieces)
+
+
+def _indent(text: str) -> int:
+    """The width of the whitespace ``text`` starts with (a tab counts as four)."""
+    head = text[: len(text) - len(text.lstrip(" \t"))]
+    return len(head.replace("\t", "    "))
 
 
 def _cut(text: str) -> str:

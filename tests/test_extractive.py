@@ -431,7 +431,10 @@ def test_lines_of_an_html_page_are_quoted_as_lines(local: Docent) -> None:
 
     assert ingest(local, ("create_index.html", INDEX_PAGE.encode())) == ["indexed"]
     _, text = _offline(local, "What is the general form of the CREATE INDEX command?")
-    synopsis = "has the general form  \n> CREATE \\[ UNIQUE \\] INDEX name  \n> ON table_name"
+    # its lines, and their indentation as no-break spaces (Markdown drops leading spaces)
+    synopsis = (
+        "general form  \n> CREATE \\[ UNIQUE \\] INDEX name  \n> " + "\u00a0" * 4 + "ON table_name"
+    )
     assert synopsis in text
     html = MarkdownIt("commonmark").render(safe_markdown(text))
     assert "general form<br />\nCREATE [ UNIQUE ] INDEX name<br />" in html
@@ -455,3 +458,57 @@ def test_a_table_of_contents_line_is_not_quoted_over_the_text(embedder: Embedder
     assert ". . ." not in answer and "[2]" in answer
     # with nothing else to quote, the contents are still quoted rather than nothing
     assert ". . ." in extractive_answer(question, vector, sources[:1])
+
+
+TOOLS_MD = """# The archive tool
+
+The archive tool packs a project folder into one compressed file for the backup server.
+To pack a project and check the archive it made, run these two commands:
+
+    archive pack --level 9 project/
+        --exclude build/
+    archive check project.tar.zst
+
+Packing a large project takes a few minutes on a laptop.
+"""
+
+LINTER_RST = """The style checker
+=================
+
+The style checker reads every source file of the project and reports each line that
+breaks the house rules for names, spacing and the length of lines. To check the whole
+tree and write the report to a file, type::
+
+    stylecheck --all src/
+        --report report.txt
+
+It stops at the first file it cannot read and names it.
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "question", "code"),
+    [
+        (
+            "tools.md",
+            TOOLS_MD,
+            "Which commands pack a project and check the archive?",
+            "archive pack --level 9 project/  \n> \u00a0\u00a0\u00a0\u00a0--exclude build/  \n"
+            "> archive check project.tar.zst",
+        ),
+        (
+            "style.rst",
+            LINTER_RST,
+            "How do I check the whole tree and write the report to a file?",
+            "stylecheck --all src/  \n> \u00a0\u00a0\u00a0\u00a0--report report.txt",
+        ),
+    ],
+)
+def test_an_indented_code_block_is_quoted_line_by_line(
+    local: Docent, name: str, text: str, question: str, code: str
+) -> None:
+    # A Markdown indented code block and a reStructuredText literal block: their lines and
+    # indentation, not "archive pack --level 9 project/ --exclude build/ archive check ...".
+    assert ingest(local, (name, text.encode())) == ["indexed"]
+    _, answer = _offline(local, question)
+    assert code in answer
