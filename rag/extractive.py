@@ -154,7 +154,10 @@ def _line(text: str) -> str:
 
 
 _NUMBERED = re.compile(r"\d{1,9}(?=[.)](?:\s|$))")
-_BLOCK_MARKS = set("#>+-=`|")
+# What starts a heading, a quote, a list, a setext underline, a fence or a table's delimiter
+# row (":---") at a line's start. Not "<": the answer's sanitising shows it as text anyway,
+# and "\<" would then read "\&lt;".
+_BLOCK_MARKS = set("#>+-=`|:")
 
 
 def _code_block(sentence: str) -> str:
@@ -355,7 +358,7 @@ def _lines(text: str, start: int, end: int, joins: set[int]) -> str:
     to the least indented) kept as no-break spaces, which Markdown does not drop."""
     pieces: list[tuple[int, str]] = []
     line_start = text.rfind("\n", 0, start) + 1
-    indent = _indent(text[line_start:start]) if not text[line_start:start].strip() else 0
+    indent = _indent(text[line_start:])  # its line's, where the sentence starts mid-line too
     at = start
     for i in range(start, end):
         if text[i] == "\n" and i not in joins:
@@ -377,7 +380,8 @@ def _indent(text: str) -> int:
 def _cut(text: str) -> str:
     """``text`` within its size limit: prose cut with "…", code cut after a whole line."""
     if not is_code(text) and not is_table(text):
-        return text[:MAX_CHARS] + ("…" if len(text) > MAX_CHARS else "")
+        # cut, not inside a line's indentation ("\n\u00a0\u00a0…")
+        return text[:MAX_CHARS].rstrip() + "…" if len(text) > MAX_CHARS else text
     if len(text) <= MAX_CODE_CHARS:
         return text
     kept = text[:MAX_CODE_CHARS].rsplit("\n", 1)[0]

@@ -512,3 +512,28 @@ def test_an_indented_code_block_is_quoted_line_by_line(
     assert ingest(local, (name, text.encode())) == ["indexed"]
     _, answer = _offline(local, question)
     assert code in answer
+
+
+def test_a_quoted_line_never_starts_markdown_block_syntax(embedder: Embedder) -> None:
+    # Each line of an HTML page is quoted as a line; one that starts like a heading, a list,
+    # a nested quote, a rule or a table's delimiter row must still read as text.
+    from markdown_it import MarkdownIt
+
+    lines = [
+        "The nightly report of the backup job is printed as follows",
+        "# Backup report",
+        "+ added: 1 file",
+        "= all copies done",
+        "1) first copy at 02:00",
+        "Name | Size",
+        ":--- | ---:",
+        "***",
+        "> end of the backup report",
+    ]
+    passage = _page_passage(embedder, "\n".join(lines), "html")
+    question = "What does the nightly backup report print?"
+    answer = extractive_answer(question, embedder.encode([question])[0], [passage])
+    html = MarkdownIt("commonmark").enable("table").render(safe_markdown(answer))
+    for tag in ("<h1>", "<ul>", "<ol>", "<table>", "<hr", "<pre>", "<blockquote>\n<blockquote>"):
+        assert tag not in html, (tag, html)
+    assert "<br />\n# Backup report<br />\n+ added: 1 file<br />" in html
