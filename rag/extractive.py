@@ -48,7 +48,7 @@ MAX_LIST_ITEMS = 8  # a list a best sentence introduces ("...as follows:") is qu
 _LIST_ITEM = re.compile(r"^(?:[•*\-–]|\d{1,2}[.)])\s")
 # Dot leaders (". . . . . 186"): a line of a table of contents, which holds the words of the
 # question (a section's title) and so ranks high, but answers nothing.
-_LEADERS = re.compile(r"\.(?:\s?\.){4,}")
+_LEADERS = re.compile(r"\.(?:\s?\.){4,}\s*(?:\d|[ivxlc]+\b)")  # then a page number
 _LABEL = re.compile(r"^[^\W_][\w .+#/()-]{0,30}:$")  # "Python:", "C++:", "Output (R):"
 
 EXTRACTIVE_NOTE = (
@@ -274,8 +274,8 @@ def _led_in(best: _Sentence, sentences: list[_Sentence]) -> list[_Sentence]:
     list is quoted whole, up to :data:`MAX_LIST_ITEMS` items)."""
     after = [s for s in sentences if s.number == best.number and s.index > best.index]
     after.sort(key=lambda s: s.index)
-    if not after or after[0].index != best.index + 1:
-        return []
+    if not after or after[0].index != best.index + 1 or _LEADERS.search(after[0].text):
+        return []  # nothing follows it, or a line of a table of contents
     items: list[_Sentence] = []
     if best.text.endswith(":"):  # the items that follow, each right after the one before
         for s in after[:MAX_LIST_ITEMS]:
