@@ -47,8 +47,9 @@ LEAD_IN_CHARS = 60  # a best sentence shorter than this is quoted with the one a
 MAX_LIST_ITEMS = 8  # a list a best sentence introduces ("...as follows:") is quoted whole
 _LIST_ITEM = re.compile(r"^(?:[•*\-–]|\d{1,2}[.)])\s")
 # Dot leaders (". . . . . 186"): a line of a table of contents, which holds the words of the
-# question (a section's title) and so ranks high, but answers nothing.
-_LEADERS = re.compile(r"\.(?:\s?\.){4,}\s*(?:\d|[ivxlc]+\b)")  # then a page number
+# question (a section's title) and so ranks high, but answers nothing. The leaders are
+# followed by a page number or end the sentence (one ends before ". 26": a stop, a number).
+_LEADERS = re.compile(r"\.(?:\s?\.){4,}\s*(?:\d|[ivxlc]+\b|$)")
 _LABEL = re.compile(r"^[^\W_][\w .+#/()-]{0,30}:$")  # "Python:", "C++:", "Output (R):"
 
 EXTRACTIVE_NOTE = (
