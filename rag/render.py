@@ -110,12 +110,9 @@ def wrapped(text: str, fill: float = 0.75) -> set[int]:
     or look like code. Text whose lines are all short (a table, a program) keeps every line.
     """
     lines = text.split("\n")
-    lengths = sorted(len(line.rstrip()) for line in lines if line.strip())
-    if not lengths:
+    width = _full_width(lines)
+    if not width:
         return set()
-    # The usual full line: the second longest, so that one long URL does not set it; not a
-    # percentile, which a page of short lines of code would set (two lines of prose in 13)
-    width = lengths[-2] if len(lengths) >= 3 else lengths[-1]
     joins: set[int] = set()
     joining = False
     at = 0
@@ -126,6 +123,17 @@ def wrapped(text: str, fill: float = 0.75) -> set[int]:
         joining = joining and not _ENDS_ITS_OWN.search(line) and "  " not in line.strip()
         at += len(line) + 1
     return joins
+
+
+def _full_width(lines: list[str]) -> int:
+    """The length of a full line of the text: the longest of its lines of three words or
+    more (a long URL is one word), the second longest among five or more (one long line of
+    code in a text file). Not a percentile: a page of short lines of code sets that (on
+    R-intro p. 71 two lines of prose over eleven of code and output)."""
+    worded = sorted(len(line.rstrip()) for line in lines if len(line.split()) >= 3)
+    if len(worded) >= 5:
+        return worded[-2]
+    return worded[-1] if worded else max((len(line.rstrip()) for line in lines), default=0)
 
 
 _MIN_WIDTH = 40  # lines narrower than this are not wrapped prose (a table, code, a poem)

@@ -234,3 +234,10 @@ def test_only_wrapped_prose_is_rejoined() -> None:
     code = ["> fit <- nls(y ~ SSmicmen(x, Vm, K), df)", "> fit", "Nonlinear regression model"]
     code += [f"model: y ~ SSmicmen(x, Vm, K) {i}" for i in range(8)]
     assert reflow("\n".join(prose * 2 + ["use"] + code)) == [f"{prose[0]} {prose[0]} use", *code]
+    # One long URL among wrapped prose does not set the width; a passage of one long line
+    # among short ones (a title, a sentence's last words) is still joined.
+    url = "https://example.org/" + "a" * 120
+    wrapped_prose = ["the bees dance on the comb " * 3] * 5
+    joined = " ".join(line.strip() for line in [*wrapped_prose, url])
+    assert reflow("\n".join([*wrapped_prose, url])) == [joined]
+    assert reflow(f"Bees\n{prose[0]}\nvertical comb.") == ["Bees", f"{prose[0]} vertical comb."]
