@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.chunks import ChunkRecord
 from rag.fragments import (
     ChunkLoader,
     across_pages,
@@ -81,7 +82,6 @@ class _Sentence:
     score: float
     vector: np.ndarray | None = None  # its sentence vector, when the store has them
     label: str = ""  # a code block's label line ("Python:"), too short to be a sentence
-    shown: str = ""  # the text as quoted: ``text`` with the line ends that mean something
 
 
 def extractive_answer(
@@ -217,7 +217,11 @@ def pick_sentences(
     for i, c in enumerate(chosen):
         first.setdefault(c.number, i)
     chosen.sort(key=lambda s: (first[s.number], s.start))
-    texts = _whole(chosen, sources, load) if load is not None else [s.shown for s in chosen]
+    texts = (
+        _whole(chosen, sources, load)
+        if load is not None
+        else [_shown(s, sources[s.number - 1].chunk) for s in chosen]
+    )
     texts = [
         f"{s.label}\n{t}" if s.label and is_code(t) else t
         for s, t in zip(chosen, texts, strict=True)
@@ -257,15 +261,13 @@ def _whole(chosen: list[_Sentence], sources: list[Passage], load: ChunkLoader) -
     texts = []
     for s, chunk, cut in zip(chosen, chunks, cuts, strict=True):
         if not any(cut):
-            texts.append(s.shown)
+            texts.append(_shown(s, chunk))
             continue
         text, start, end = whole_span(chunk, s.start, s.end, neighbours)
-        whole = clean(text[start:end])
-        if len(whole) > MAX_CHARS:  # completed, it would be cut again: the fragment, marked
-            texts.append(marked(s.shown, *cut))
+        if len(clean(text[start:end])) > MAX_CHARS:  # completed, it would be cut again:
+            texts.append(marked(_shown(s, chunk), *cut))  # the fragment, marked
             continue
-        if not is_code(whole) and not is_table(whole):  # its lines, as in the chunk (_scored)
-            whole = _lines(text, start, end, _joins(text, chunk.meta.kind))
+        whole = _quoted(text, start, end, chunk.meta.kind)
         texts.append(marked(whole, *across_pages(chunk, s.start, s.end, neighbours)))
     return texts
 
@@ -303,7 +305,6 @@ def _scored(
     sentences: list[_Sentence] = []
     for n, passage in enumerate(sources, start=1):
         spans = list(passage.chunk.meta.sentence_spans) or sentence_spans(passage.text)
-        joins = _joins(passage.text, passage.chunk.meta.kind)
         vectors = passage.chunk.sentence_vectors
         if vectors is None or len(vectors) != len(spans):
             # no sentence vectors: rank by the passage's own score, in text order
@@ -322,14 +323,27 @@ def _scored(
                 if not code and _LEADERS.search(text):  # a table of contents' line
                     score -= 1.0  # quoted only if nothing else is there
                 label = _label(passage.text, s, before) if is_code(text) else ""
-                shown = _cut(text if code else _lines(passage.text, s, e, joins))
-                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector, label, shown))
+                sentences.append(_Sentence(n, s, e, i, _cut(text), score, vector, label))
             before = e
     words = set(tokenize([query])[0])
     if words and weights.words:
         for s, tokens in zip(sentences, tokenize([s.text for s in sentences]), strict=True):
             s.score += weights.words * len(words.intersection(tokens)) / len(words)
     return sentences
+
+
+def _shown(sentence: _Sentence, chunk: ChunkRecord) -> str:
+    """A chosen sentence as quoted (its text was cleaned into one line for scoring)."""
+    return _cut(_quoted(chunk.text, sentence.start, sentence.end, chunk.meta.kind))
+
+
+def _quoted(text: str, start: int, end: int, kind: str) -> str:
+    """``text[start:end]`` as quoted: a code block or table rows as :func:`clean` keeps them,
+    prose with the line ends of a ``kind`` of file that mean something (:func:`_joins`)."""
+    sentence = clean(text[start:end])
+    if is_code(sentence) or is_table(sentence):
+        return sentence
+    return _lines(text, start, end, _joins(text, kind))
 
 
 def _joins(text: str, kind: str) -> set[int]:

@@ -43,21 +43,13 @@ def neighbour_ids(chunk: ChunkRecord, before: bool, after: bool) -> list[str]:
     return [chunk_id(chunk.meta.doc_id, i) for i in wanted]
 
 
-def whole_sentence(
-    chunk: ChunkRecord, start: int, end: int, neighbours: dict[str, ChunkRecord]
-) -> str:
-    """The raw text of the sentence ``chunk.text[start:end]``, completed from the overlapping
-    neighbours in ``neighbours`` where it was cut; as it is where they do not overlap."""
-    text, s, e = whole_span(chunk, start, end, neighbours)
-    return text[s:e]
-
-
 def whole_span(
     chunk: ChunkRecord, start: int, end: int, neighbours: dict[str, ChunkRecord]
 ) -> tuple[str, int, int]:
-    """:func:`whole_sentence` as ``(text, start, end)``: the text around the sentence (the
-    chunk's, joined to the neighbours' it was completed from) and where the sentence is in it,
-    so the lines around it can be read too."""
+    """The sentence ``chunk.text[start:end]``, completed from the overlapping neighbours in
+    ``neighbours`` where it was cut (as it is where they do not overlap), as ``(text, start,
+    end)``: the text around it (the chunk's, joined to the neighbours' it was completed from)
+    and where the sentence is in it, so the lines around it can be read too."""
     meta = chunk.meta
     head = tail = ""
     previous = neighbours.get(chunk_id(meta.doc_id, meta.index - 1)) if meta.index > 0 else None

@@ -12,7 +12,7 @@ from rag.answer import AnswerResult
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
-from rag.fragments import across_pages, marked, whole_sentence
+from rag.fragments import across_pages, marked, whole_span
 from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.render import safe_markdown
@@ -217,6 +217,14 @@ def test_a_sentence_cut_by_a_chunk_boundary_is_quoted_whole(local: Docent) -> No
     result, text = _offline(local, "Where is the spare key to the boiler room kept?")
     assert f"> {KEY} [1]" in text
     assert result.citations[0].passage.source == "facilities.txt"
+
+
+def whole_sentence(
+    chunk: ChunkRecord, start: int, end: int, neighbours: dict[str, ChunkRecord]
+) -> str:
+    """The raw text of the sentence, completed where it was cut (:func:`whole_span`)."""
+    text, s, e = whole_span(chunk, start, end, neighbours)
+    return text[s:e]
 
 
 def _record(text: str, index: int, start: int, page: int | None = None) -> ChunkRecord:
