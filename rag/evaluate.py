@@ -8,6 +8,7 @@ the BEIR document). Units rank by their best passage; every metric is over units
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -87,9 +88,15 @@ def _document_of(unit: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """Lower case, one space, straight quotes, no Markdown escapes (for span checks)."""
+    """The text as read, for span checks: lower case, one space, straight quotes, no
+    Markdown escapes, no quote marks starting its lines (a quote's line break is a break to
+    the reader, not a "> " inside the words)."""
+    text = _QUOTE_MARKS.sub("", text)
     text = text.replace("‘", "'").replace("’", "'").replace("“", '"').replace("”", '"')
     return " ".join(text.replace("\\", "").lower().split())
+
+
+_QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
 
 
 def contains_span(answer: str, spans: list[str]) -> bool:

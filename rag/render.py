@@ -129,14 +129,21 @@ def _full_width(lines: list[str]) -> int:
     """The length of a full line of the text: the longest of its lines of three words or
     more (a long URL is one word), the second longest among five or more (one long line of
     code in a text file). Not a percentile: a page of short lines of code sets that (on
-    R-intro p. 71 two lines of prose over eleven of code and output)."""
+    R-intro p. 71 two lines of prose over eleven of code and output). A line 1.6 times as
+    long as a full line of prose below it is two: PDFium returns some pairs of a page's lines
+    as one (12% of the R manuals' chunks have one)."""
     worded = sorted(len(line.rstrip()) for line in lines if len(line.split()) >= 3)
+    if not worded:
+        return max((len(line.rstrip()) for line in lines), default=0)
     if len(worded) >= 5:
-        return worded[-2]
-    return worded[-1] if worded else max((len(line.rstrip()) for line in lines), default=0)
+        worded.pop()
+    while len(worded) >= 2 and worded[-2] >= _PROSE_WIDTH and worded[-1] >= 1.6 * worded[-2]:
+        worded.pop()
+    return worded[-1]
 
 
 _MIN_WIDTH = 40  # lines narrower than this are not wrapped prose (a table, code, a poem)
+_PROSE_WIDTH = 60  # a full line of a page's prose is wider (code and table rows often not)
 # A list item, or a line of code: "#include", "{", "// a comment", "x <- f(y);".
 _STARTS_ITS_OWN = re.compile(r"^\s*(?:(?:[•◦▪·*\-–−]|\d{1,3}[.)]|[a-z][.)])\s|[#{}]|//|.*[;{]\s*$)")
 _ENDS_ITS_OWN = re.compile(r"[:;{}]\s*$")  # a lead-in, or a line of code

@@ -27,6 +27,11 @@ def test_metrics_worked_by_hand() -> None:
     assert contains_span("> It is **4095 bytes** long [1]", ["4095 bytes"])
     assert contains_span("the ‘R_HOME’ variable", ["'R_HOME'"])
     assert not contains_span("forty bytes", ["4095 bytes"])
+    # a quote's kept line break is read as a break, not as "> " between the span's words
+    quoted = "> set to its default  \n> value of C, and so [1]\n>\n> \\> x <- 1  \n"
+    assert contains_span(quoted, ["its default value of C"])
+    assert contains_span(quoted, ["> x <- 1"])
+    assert not contains_span(quoted, ["default > value"])
 
 
 def test_both_file_formats(tmp_path: Path) -> None:

@@ -241,3 +241,22 @@ def test_only_wrapped_prose_is_rejoined() -> None:
     joined = " ".join(line.strip() for line in [*wrapped_prose, url])
     assert reflow("\n".join([*wrapped_prose, url])) == [joined]
     assert reflow(f"Bees\n{prose[0]}\nvertical comb.") == ["Bees", f"{prose[0]} vertical comb."]
+
+
+def test_two_lines_returned_as_one_do_not_set_the_width() -> None:
+    # R-exts p. 184 as PDFium reads it: its last two lines come back as one line of 170
+    # characters. Taken as the page's width, it left "set to its default" unjoined from
+    # "value of C", a break inside the sentence that answers the question.
+    page = [
+        "in Rinterface.h) subsequently to change this.",
+        "Note that R expects to be run with the locale category ‘LC_NUMERIC’ set to its default",
+        "value of C, and so should not be embedded into an application which changes that.",
+        "It is the user’s responsibility to attempt to initialize only once. To protect the R "
+        "interpreter, Rf_initialize_R will exit the process if re-initialization is attempted.",
+    ]
+    lines = reflow("\n".join(page))
+    assert lines[0] == page[0]
+    assert lines[1].startswith(f"{page[1]} {page[2]}")
+    # two such merged lines among four of wrapped prose: the width is still one line's
+    pairs = [f"{page[1]} {page[2]}"] * 2 + page[1:3] * 2
+    assert reflow("\n".join(pairs)) == [" ".join(pairs)]
