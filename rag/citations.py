@@ -71,3 +71,34 @@ def check_citations(answer: str, sources: list[Passage]) -> CheckedAnswer:
     text = map_prose(answer, prose)
     citations = [Citation(n, sources[n - 1]) for n in sorted(cited)]
     return CheckedAnswer(text, citations, removed)
+
+
+# Docent's quiet notes (":gray[*([1] does not say this; [2] does)*]") name sources in words:
+# a link inside Streamlit's colour directive would break it, so they are left as they are.
+_NOTE = re.compile(r":gray\[\*\(.*?\)\*\]")
+
+
+def linked(markdown: str, titles: dict[int, str], anchor: str) -> str:
+    """``markdown`` with each citation marker a link to ``#anchor`` (where the answer's sources
+    are listed) whose tooltip names its source (``titles``, by number).
+
+    Markers in code, in Docent's notes, or naming a number not in ``titles`` stay as written.
+    """
+
+    def link(match: re.Match[str]) -> str:
+        numbers = _numbers(match.group(1))
+        if not all(n in titles for n in numbers):
+            return match.group()
+        return "".join(f'[\\[{n}\\]](#{anchor} "{_title(titles[n])}")' for n in numbers)
+
+    def prose(part: str) -> str:
+        notes = _NOTE.findall(part)
+        pieces = [_MARKER.sub(link, piece) for piece in _NOTE.split(part)]
+        return "".join(p + n for p, n in zip(pieces, [*notes, ""], strict=True))
+
+    return map_prose(markdown, prose)
+
+
+def _title(label: str) -> str:
+    """``label`` as a link's title: one line, no quote or backslash to end or escape it."""
+    return " ".join(label.split()).replace("\\", "/").replace('"', "'")[:200]

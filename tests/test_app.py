@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -96,7 +97,9 @@ def test_upload_ask_cite_not_found_and_delete(app_env: Path) -> None:
     answer = at.chat_message[-1]
     assert answer.name == "assistant"
     text = answer.markdown[0].value
-    assert "waggle dance" in text and "[1]" in text
+    # its citation links to the answer's sources and names its own
+    assert "waggle dance" in text
+    assert '[\\[1\\]](#docent-sources-1 "facts.pdf, p. 2, Bees")' in text
     assert any("[1] facts.pdf, p. 2, Bees" in label for label in _labels(at))
     # The PDF source reads as on its page, line by line, its wrapped sentence in one piece
     source = next(e for e in at.expander if "Bees" in e.label).markdown[0].value
@@ -299,7 +302,9 @@ def test_llm_errors_are_friendly_and_the_chat_goes_on(
         assert "rate-limiting" in at.chat_message[-1].markdown[0].value
         assert "The LLM endpoint failed" in _captions(at)
         _ask(at, "How do honey bees tell direction?")
-        assert at.chat_message[-1].markdown[0].value == "Bees dance to show direction [1]."
+        shown = at.chat_message[-1].markdown[0].value
+        link = r'\[\\\[1\\\]\]\(#docent-sources-\d+ "facts\.pdf, p\. 2, Bees"\)'
+        assert re.fullmatch(f"Bees dance to show direction {link}\\.", shown), shown
         assert "mode llm" in _captions(at) and "📌 [1] facts.pdf, p. 2" in "\n".join(_labels(at))
         # the failed answer's message is not passed on as something the model said
         assert not any("rate-limiting" in str(r["messages"]) for r in stub.requests)
@@ -323,7 +328,7 @@ def test_the_servers_key_never_goes_to_a_sessions_own_endpoint(
         at.sidebar.toggle(key="use_own_endpoint").set_value(True).run()
         at.sidebar.text_input(key="own_base_url").set_value(attacker.base_url).run()
         _ask(at, "How do honey bees tell direction?")
-        assert at.chat_message[-1].markdown[0].value.startswith("Attacker answer [1]")
+        assert at.chat_message[-1].markdown[0].value.startswith("Attacker answer [\\[1\\]]")
         assert operator.requests == [] and len(attacker.requests) == 1
         sent = attacker.headers[0].get("authorization", "")
         assert "sk-operator-secret" not in sent  # the session gave no key, so none of ours

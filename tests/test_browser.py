@@ -59,6 +59,15 @@ def test_upload_pdf_ask_and_see_page_citation(app_url: str) -> None:
         expect(answer.get_by_text("TMPDIR").first).to_be_visible()
         cited = answer.get_by_text("📌 [1] R-admin.pdf, p. 28")
         expect(cited).to_be_visible()
+        # The quote's [1] names its source when pointed at, and leads to the sources in the
+        # same tab (a link of the answer's own, not one from the document)
+        marker = answer.locator('a[title^="R-admin.pdf, p. 28"]').first
+        expect(marker).to_have_text("[1]")
+        assert marker.get_attribute("target") is None
+        marker.click()
+        page.wait_for_url(re.compile(r"#docent-sources-\d+$"))
+        anchor = page.url.rsplit("#", 1)[1]
+        expect(answer.locator(f"#{anchor}")).to_have_count(1)
         sidebar = page.get_by_test_id("stSidebar")  # the new chat is listed at once
         expect(sidebar.get_by_text("Which environment variable sets")).to_be_visible()
         expect(knob).to_be_visible()  # ... and still open now the chat list has grown

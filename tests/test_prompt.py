@@ -7,7 +7,7 @@ import re
 import numpy as np
 
 from rag.chunks import ChunkMeta, ChunkRecord
-from rag.citations import check_citations
+from rag.citations import check_citations, linked
 from rag.condense import condense, condense_without_llm, is_follow_up
 from rag.passage import Passage
 from rag.prompt import SYSTEM_PROMPT, build_prompt, format_sources
@@ -117,6 +117,25 @@ def test_a_year_or_an_indented_block_is_not_a_citation() -> None:
     checked = check_citations(answer, [_p(1), _p(2)])
     assert checked.removed == 0 and [c.number for c in checked.citations] == [1, 2]
     assert checked.text == answer
+
+
+def test_citations_shown_link_to_the_sources_and_name_them() -> None:
+    from markdown_it import MarkdownIt
+
+    answer = (
+        "Set `TMPDIR` [1][2]⁺, not `x[1]` :gray[*([1] does not say this; [2] does)*]\n\n"
+        "```r\n> x[1]\n[1] 42\n```\n\nSee [3] and [2023]."
+    )
+    titles = {1: 'R-admin.pdf, p. 28 — “the \\"default\\" is /tmp”', 2: "notes.md"}
+    html = MarkdownIt("commonmark").render(linked(answer, titles, "docent-sources-4"))
+    links = re.findall(r'<a href="#docent-sources-4" title="([^"]*)">\[(\d)\]</a>', html)
+    # [1] and [2] in prose are links naming their source (its quotes and backslashes made
+    # harmless); the code's [1], the note's, [3] (no such source) and a year are not
+    assert links == [("R-admin.pdf, p. 28 — “the /'default/' is /tmp”", "1"), ("notes.md", "2")]
+    assert html.count("<a ") == 2
+    assert "<code>x[1]</code>" in html and "[1] 42" in html
+    assert ":gray[<em>([1] does not say this; [2] does)</em>]" in html
+    assert "See [3] and [2023]." in html
 
 
 class _Replies:

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from rag.attribution import ADDED, annotate
+from rag.citations import linked
 from rag.render import plain, safe_markdown, source_markdown
 from rag.transcript import source_labels
 
@@ -31,19 +32,33 @@ def badge(answer: dict[str, Any]) -> str:
     return f"{icon} {why}"
 
 
-def answer_text(answer: dict[str, Any]) -> str:
-    """The answer as shown: with the citations Docent added and its quiet notes."""
-    return safe_markdown(annotate(answer["answer"], answer.get("support") or [], "streamlit"))
+def answer_text(answer: dict[str, Any], anchor: str | None = None) -> str:
+    """The answer as shown: with the citations Docent added and its quiet notes; with an
+    ``anchor`` (:func:`show_answer`'s), each citation links to the sources and names its
+    source when pointed at."""
+    text = safe_markdown(annotate(answer["answer"], answer.get("support") or [], "streamlit"))
+    if anchor is None:
+        return text
+    labels = source_labels(answer["sources"])
+    titles = {s["number"]: label for s, label in zip(answer["sources"], labels, strict=True)}
+    return linked(text, titles, anchor)
 
 
-def show_answer(answer: dict[str, Any], gone: set[str] | None = None) -> None:
+def show_answer(
+    answer: dict[str, Any], gone: set[str] | None = None, anchor: str | None = None
+) -> None:
     """Badge, sources and small print under an answer.
 
     Args:
         answer: the answer's JSON form (``AnswerResult.to_dict()``).
         gone: chunk ids no longer in the collection: those sources are marked so.
+        anchor: the id its citations link to (letters, digits and "-" only), set on the badge
+            above the sources.
     """
-    st.caption(badge(answer))
+    if anchor is None:
+        st.caption(badge(answer))
+    else:  # the badge's strings are Docent's own: no HTML but the anchor goes through
+        st.caption(f'<span id="{anchor}"></span>{badge(answer)}', unsafe_allow_html=True)
     cited = {c["number"] for c in answer["citations"]}
     labels = source_labels(answer["sources"])
     for source, label in zip(answer["sources"], labels, strict=True):

@@ -19,6 +19,11 @@ from ui.state import show_chat_in_address, state
 REDRAW_S = 0.1  # the streamed draft is redrawn at most this often
 
 
+def sources_anchor(index: int) -> str:
+    """The id of the sources of the chat's ``index``-th message (its citations link there)."""
+    return f"docent-sources-{index}"
+
+
 def chat(app: Docent, user: User, active: Settings | None) -> None:
     """The chat on screen and the question box (disabled while ``active`` is None)."""
     s = state()
@@ -28,8 +33,9 @@ def chat(app: Docent, user: User, active: Settings | None) -> None:
     for i, message in enumerate(s.messages):
         with st.chat_message(message["role"]):
             if message.get("answer"):
-                st.markdown(answer_text(message["answer"]))
-                show_answer(message["answer"], gone)
+                anchor = sources_anchor(i)
+                st.markdown(answer_text(message["answer"], anchor))
+                show_answer(message["answer"], gone, anchor)
             else:
                 st.markdown(safe_markdown(message["content"]))
                 if message["role"] == "user" and unanswered(s.messages, i):
@@ -133,8 +139,9 @@ def ask(app: Docent, user: User, question: str, active: Settings) -> None:
         answer = stream.result.to_dict()
         # The streamed draft gives way to the checked answer: invalid citations removed, the
         # ones Docent found added, sentences no source supports noted.
-        slot.markdown(answer_text(answer))
-        show_answer(answer)
+        anchor = sources_anchor(len(s.messages))
+        slot.markdown(answer_text(answer, anchor))
+        show_answer(answer, anchor=anchor)
     replied = {"role": "assistant", "content": answer["answer"], "answer": answer}
     s.messages.append(replied)
     app.chats.add(user, s.chat_id, [replied])
