@@ -29,6 +29,7 @@ class Chunk:
     headings: list[str] = field(default_factory=list)
     char_start: int = 0  # offsets into the document's text (blocks joined by blank lines)
     char_end: int = 0
+    code: list[tuple[int, int]] = field(default_factory=list)  # preformatted spans of text
 
     def meta(self, source: str, doc_id: str, kind: str) -> ChunkMeta:
         """The chunk's stored metadata, sentence spans included."""
@@ -42,6 +43,7 @@ class Chunk:
             char_end=self.char_end,
             kind=kind,
             sentence_spans=tuple(sentence_spans(self.text)),
+            code_spans=tuple(self.code),
         )
 
     def embed_text(self) -> str:
@@ -81,6 +83,7 @@ def chunk_document(
                 pieces = _split(_splitter(fits, model_max, min(overlap, model_max // 8)), piece)
             for text, sub in pieces:
                 begin = offset + start + sub
+                code = _within(block.code, start + sub, len(text))
                 chunks.append(
                     Chunk(
                         text,
@@ -89,10 +92,17 @@ def chunk_document(
                         list(block.headings),
                         begin,
                         begin + len(text),
+                        code,
                     )
                 )
         offset += len(block.text) + 2
     return chunks
+
+
+def _within(spans: list[tuple[int, int]], start: int, length: int) -> list[tuple[int, int]]:
+    """The parts of ``spans`` inside ``[start, start + length)``, from ``start``."""
+    out = [(max(s - start, 0), min(e - start, length)) for s, e in spans]
+    return [(s, e) for s, e in out if s < e]
 
 
 def _splitter(

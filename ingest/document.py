@@ -12,6 +12,7 @@ class Block:
     text: str
     page: int | None = None
     headings: list[str] = field(default_factory=list)
+    code: list[tuple[int, int]] = field(default_factory=list)  # preformatted spans of text
 
 
 @dataclass

@@ -255,7 +255,7 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             tag.decompose()
     blocks: list[Block] = []
     path: list[str] = []
-    parts: list[str] = []
+    parts: list[tuple[str, str, bool]] = []  # (separator, text, preformatted)
     last_block: object = None
     for node in soup.find_all(string=True):
         if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
@@ -264,8 +264,8 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
         pre = node.find_parent("pre") is not None
         text = _pre_lines(str(node)) if pre else " ".join(str(node).split())
         if heading is not None:
-            if "".join(parts).strip():
-                blocks.append(Block(_join_html(parts), None, list(path)))
+            if parts:
+                blocks.append(_html_block(parts, path))
             parts = []
             level = int(heading.name[1])
             title = " ".join(heading.get_text(" ").split())
@@ -274,10 +274,10 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
         if text:
             block = node.find_parent(_BLOCK_TAGS)
             new_line = block is not last_block or (pre and str(node).lstrip(" \t")[:1] == "\n")
-            parts.append(("\n" if new_line and parts else " ") + text)
+            parts.append(("\n" if new_line and parts else " ", text, pre))
             last_block = block
-    if "".join(parts).strip():
-        blocks.append(Block(_join_html(parts), None, list(path)))
+    if parts:
+        blocks.append(_html_block(parts, path))
     # a page of headings alone: read them again only then, not for every page
     titles = [] if blocks else [" ".join(h.get_text(" ").split()) for h in soup(_HEADING_TAG)]
     return LoadedDocument(name, "html", 0, or_headings(blocks, titles))
@@ -305,8 +305,22 @@ def _page_chrome(soup: Any) -> list[Any]:
     return [t for t in chrome if not any(id(p) in ids for p in t.parents)]  # outermost only
 
 
-def _join_html(parts: list[str]) -> str:
-    return "".join(parts).strip()
+def _html_block(parts: list[tuple[str, str, bool]], path: list[str]) -> Block:
+    """A block of ``parts`` (separator, text, preformatted), with where its ``<pre>`` text
+    is: a quote shows those lines as code, which the text alone no longer tells."""
+    text = ""
+    code: list[tuple[int, int]] = []
+    for separator, part, pre in parts:
+        text += separator
+        if pre and code and code[-1][1] == len(text) - len(separator):
+            code[-1] = (code[-1][0], len(text) + len(part))  # the same <pre> runs on
+        elif pre:
+            code.append((len(text), len(text) + len(part)))
+        text += part
+    lead = len(text) - len(text.lstrip())
+    text = text.strip()
+    code = [(max(s - lead, 0), min(e - lead, len(text))) for s, e in code]
+    return Block(text, None, list(path), [(s, e) for s, e in code if s < e])
 
 
 def _load_csv(name: str, data: bytes) -> LoadedDocument:

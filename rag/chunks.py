@@ -41,6 +41,7 @@ class ChunkMeta:
     char_end: int = 0
     kind: str = "text"  # loader kind: pdf, docx, markdown, text, html, csv
     sentence_spans: tuple[Span, ...] = field(default=())
+    code_spans: tuple[Span, ...] = field(default=())  # preformatted text (an HTML <pre>)
 
     @property
     def prefix(self) -> str:
@@ -69,6 +70,7 @@ class ChunkMeta:
                 "char_end": self.char_end,
                 "kind": self.kind,
                 "sentence_spans": [list(s) for s in self.sentence_spans],
+                **({"code_spans": [list(s) for s in self.code_spans]} if self.code_spans else {}),
             }
         )
 
@@ -86,6 +88,7 @@ class ChunkMeta:
             char_end=int(raw.get("char_end", 0)),
             kind=str(raw.get("kind", "text")),
             sentence_spans=tuple((int(s), int(e)) for s, e in raw.get("sentence_spans") or ()),
+            code_spans=tuple((int(s), int(e)) for s, e in raw.get("code_spans") or ()),
         )
 
     def to_chroma(self) -> dict[str, str | int]:

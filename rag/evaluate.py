@@ -89,14 +89,15 @@ def _document_of(unit: str) -> str:
 
 def normalise(text: str) -> str:
     """The text as read, for span checks: lower case, one space, straight quotes, no
-    Markdown escapes, no quote marks starting its lines (a quote's line break is a break to
-    the reader, not a "> " inside the words)."""
-    text = _QUOTE_MARKS.sub("", text)
+    Markdown escapes, no quote marks starting its lines and no code fences (a quote's line
+    break or code block is a break to the reader, not a "> " or "```" inside the words)."""
+    text = _FENCES.sub("", _QUOTE_MARKS.sub("", text))
     text = text.replace("‘", "'").replace("’", "'").replace("“", '"').replace("”", '"')
     return " ".join(text.replace("\\", "").lower().split())
 
 
 _QUOTE_MARKS = re.compile(r"^[ \t]*(?:>[ \t]?)+", re.MULTILINE)
+_FENCES = re.compile(r"^[ \t]*(?:`{3,}|~{3,})[^`\n]*$", re.MULTILINE)  # a code block's edges
 
 
 def contains_span(answer: str, spans: list[str]) -> bool:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from rag.chunks import ChunkRecord
+from rag.chunks import ChunkRecord, Span
 from rag.fragments import (
     ChunkLoader,
     across_pages,
@@ -34,10 +35,11 @@ from rag.fragments import (
     neighbour_ids,
     starts_inside,
     whole_span,
+    window_code,
 )
 from rag.lexical import tokenize
 from rag.passage import Passage
-from rag.render import images_as_text, wrapped
+from rag.render import fenced, images_as_text, wrapped
 from rag.sentences import clean, is_code, is_table, sentence_spans
 
 MAX_SENTENCES = 4
@@ -102,7 +104,7 @@ def extractive_answer(
     for n, sentence in picked:
         label, body = _labelled(sentence)
         if is_code(body) or is_table(body):  # shown as code, its citation after it
-            block = _code_block(body) if is_code(body) else _fenced("", body)
+            block = _code_block(body) if is_code(body) else fenced("", body)
             lead = f"> {_escape(label)}\n\n" if label else ""
             parts.append(("\n\n" if parts else "") + f"{lead}{block}\n\n[{n}]")
             after_quote = False
@@ -111,11 +113,30 @@ def extractive_answer(
         # citations. Images are replaced by "[image: alt]" first, as in the sources: once
         # escaped, an image's Markdown would show its address as a clickable link. Each line
         # ends in a hard break: a line of code or a list's entry stays a line.
-        lines = [_line(line) for line in images_as_text(sentence).split("\n")]
-        quote = "> " + "  \n> ".join(lines) + f" [{n}]"
+        quote = "\n".join(f"> {line}" if line else ">" for line in _quote_lines(sentence, n))
         parts.append(("\n>\n" if after_quote else "\n\n" if parts else "") + quote)
         after_quote = True
     return EXTRACTIVE_NOTE + "\n\n" + "".join(parts)
+
+
+def _quote_lines(sentence: str, number: int) -> list[str]:
+    """The lines of a sentence's quote, cited ``[number]``: each line of prose escaped
+    (:func:`_line`) and ending in a hard break, and each run of preformatted lines
+    (:data:`CODE_LINE`) in a code block of its own inside the quote, the citation after it."""
+    out: list[str] = []
+    code: list[str] = []
+    for line in sentence.split("\n") + [""]:  # "": the end, where a run of code closes
+        if line.startswith(CODE_LINE):
+            code.append(line[len(CODE_LINE) :])
+            continue
+        if code:
+            out += fenced("", "\n".join(code)).split("\n")
+            code = []
+        if line:
+            out.append(_line(images_as_text(line)) + "  ")
+    if out and not out[-1].startswith("`"):
+        return [*out[:-1], f"{out[-1].rstrip()} [{number}]"]
+    return [*out, f"[{number}]"]
 
 
 def _labelled(sentence: str) -> tuple[str, str]:
@@ -169,15 +190,7 @@ def _code_block(sentence: str) -> str:
     body = lines[1:]
     if body and body[-1].strip() and set(body[-1].strip()) <= set("`~"):
         body = body[:-1]
-    return _fenced(info, "\n".join(body))
-
-
-def _fenced(info: str, body: str) -> str:
-    """``body`` in a fenced block, under a fence longer than any run of backticks in it.
-    Table rows are quoted so too: their lines and cells as written, whatever the format."""
-    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{info}\n{body}\n{fence}"
+    return fenced(info, "\n".join(body))
 
 
 def pick_sentences(
@@ -267,7 +280,7 @@ def _whole(chosen: list[_Sentence], sources: list[Passage], load: ChunkLoader) -
         if len(clean(text[start:end])) > MAX_CHARS:  # completed, it would be cut again:
             texts.append(marked(_shown(s, chunk), *cut))  # the fragment, marked
             continue
-        whole = _quoted(text, start, end, chunk.meta.kind)
+        whole = _quoted(text, start, end, chunk.meta.kind, window_code(chunk, text, neighbours))
         texts.append(marked(whole, *across_pages(chunk, s.start, s.end, neighbours)))
     return texts
 
@@ -334,16 +347,18 @@ def _scored(
 
 def _shown(sentence: _Sentence, chunk: ChunkRecord) -> str:
     """A chosen sentence as quoted (its text was cleaned into one line for scoring)."""
-    return _cut(_quoted(chunk.text, sentence.start, sentence.end, chunk.meta.kind))
+    meta = chunk.meta
+    return _cut(_quoted(chunk.text, sentence.start, sentence.end, meta.kind, meta.code_spans))
 
 
-def _quoted(text: str, start: int, end: int, kind: str) -> str:
+def _quoted(text: str, start: int, end: int, kind: str, code: Sequence[Span] = ()) -> str:
     """``text[start:end]`` as quoted: a code block or table rows as :func:`clean` keeps them,
-    prose with the line ends of a ``kind`` of file that mean something (:func:`_joins`)."""
+    prose with the line ends of a ``kind`` of file that mean something (:func:`_joins`);
+    the lines that start inside ``code`` (an HTML ``<pre>``) marked with :data:`CODE_LINE`."""
     sentence = clean(text[start:end])
     if is_code(sentence) or is_table(sentence):
         return sentence
-    return _lines(text, start, end, _joins(text, kind))
+    return _lines(text, start, end, _joins(text, kind), code)
 
 
 def _joins(text: str, kind: str) -> set[int]:
@@ -367,23 +382,34 @@ def _joins(text: str, kind: str) -> set[int]:
 _INDENTED_CODE = re.compile(r"(?: {4}|\t)")  # a line of a Markdown indented code block
 
 
-def _lines(text: str, start: int, end: int, joins: set[int]) -> str:
+def _lines(text: str, start: int, end: int, joins: set[int], code: Sequence[Span] = ()) -> str:
     """``text[start:end]`` cleaned as :func:`rag.sentences.clean` cleans prose, but with a
     line break kept at each newline not in ``joins``, and the lines' indentation (relative
-    to the least indented) kept as no-break spaces, which Markdown does not drop."""
-    pieces: list[tuple[int, str]] = []
+    to the least indented) kept as no-break spaces, which Markdown does not drop. A line
+    starting inside ``code`` is kept as written, marked with :data:`CODE_LINE`, its
+    indentation as spaces (it is shown in a code block)."""
+    pieces: list[tuple[int, int, str]] = []
     line_start = text.rfind("\n", 0, start) + 1
     indent = _indent(text[line_start:])  # its line's, where the sentence starts mid-line too
     at = start
     for i in range(start, end):
         if text[i] == "\n" and i not in joins:
-            pieces.append((indent, text[at:i]))
+            pieces.append((at, indent, text[at:i]))
             indent = _indent(text[i + 1 : end])
             at = i + 1
-    pieces.append((indent, text[at:end]))
-    pieces = [(n, p) for n, p in pieces if p.strip()]
-    least = min((n for n, _ in pieces), default=0)
-    return "\n".join("\u00a0" * (n - least) + clean(p) for n, p in pieces)
+    pieces.append((at, indent, text[at:end]))
+    pieces = [(a, n, p) for a, n, p in pieces if p.strip()]
+    least = min((n for _, n, _ in pieces), default=0)
+    lines = []
+    for at, n, piece in pieces:
+        if any(s <= at < e for s, e in code):
+            lines.append(CODE_LINE + " " * (n - least) + piece.strip().replace("\t", "    "))
+        else:
+            lines.append("\u00a0" * (n - least) + clean(piece))
+    return "\n".join(lines)
+
+
+CODE_LINE = "\x1f"  # starts a quoted line of preformatted text (never in a document's text)
 
 
 def _indent(text: str) -> int:

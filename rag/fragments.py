@@ -107,3 +107,20 @@ def _overlaps(first: ChunkRecord, second: ChunkRecord) -> bool:
     without a gap (the overlap is the same characters of the document in both)."""
     a, b = first.meta, second.meta
     return a.page == b.page and a.char_start < b.char_start < a.char_end <= b.char_end
+
+
+def window_code(
+    chunk: ChunkRecord, window: str, neighbours: dict[str, ChunkRecord]
+) -> list[tuple[int, int]]:
+    """Where ``window`` (:func:`whole_span`'s text around ``chunk``) holds preformatted text,
+    from ``chunk``'s code spans and its neighbours' (document offsets lined up)."""
+    meta = chunk.meta
+    at = meta.char_start - max(window.find(chunk.text), 0)  # the window's document offset
+    around = [chunk_id(meta.doc_id, meta.index + d) for d in (-1, 1)]
+    spans = []
+    for part in [chunk, *(neighbours[i] for i in around if i in neighbours)]:
+        for s, e in part.meta.code_spans:
+            s, e = part.meta.char_start + s - at, part.meta.char_start + e - at
+            if max(s, 0) < min(e, len(window)):
+                spans.append((max(s, 0), min(e, len(window))))
+    return sorted(spans)

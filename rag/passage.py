@@ -77,7 +77,7 @@ class Passage:
 
     def to_dict(self, number: int) -> dict[str, Any]:
         """The JSON form every writer uses (``search --json``, ``ask --json``, saved chats)."""
-        return {
+        out = {
             "number": number,
             "chunk_id": self.chunk_id,
             "source": self.source,
@@ -87,3 +87,6 @@ class Passage:
             "text": self.text,
             "scores": asdict(self.scores),
         }
+        if self.chunk.meta.code_spans:  # an HTML <pre>'s lines, shown as code
+            out["code"] = [list(s) for s in self.chunk.meta.code_spans]
+        return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from markdown_it import MarkdownIt
 
@@ -70,7 +71,7 @@ def literal(text: str) -> str:
     return "  \n".join(plain(line.strip()) for line in text.splitlines())
 
 
-def source_markdown(text: str, kind: str | None) -> str:
+def source_markdown(text: str, kind: str | None, code: Sequence[tuple[int, int]] = ()) -> str:
     """A passage's text as Markdown to show it by: as Markdown only if its file was Markdown.
 
     Every other kind is plain text whose line ends mean something (a table row, a list item,
@@ -81,8 +82,34 @@ def source_markdown(text: str, kind: str | None) -> str:
     """
     if kind in (None, "markdown"):
         return safe_markdown(text)
-    lines = reflow(text) if kind in ("pdf", "text") else text.splitlines()
-    return "  \n".join(_indented(line) for line in lines)
+    if kind in ("pdf", "text"):
+        return "  \n".join(_indented(line) for line in reflow(text))
+    return "\n".join(
+        fenced("", "\n".join(lines)) if preformatted else "  \n".join(map(_indented, lines))
+        for preformatted, lines in _runs(text, code)
+    )
+
+
+def _runs(text: str, code: Sequence[tuple[int, int]]) -> list[tuple[bool, list[str]]]:
+    """``text``'s lines in runs: ``(True, lines)`` where they start inside ``code`` (an HTML
+    ``<pre>``), shown in a code block; ``(False, lines)`` elsewhere."""
+    runs: list[tuple[bool, list[str]]] = []
+    at = 0
+    for line in text.splitlines(keepends=True):
+        inside = any(s <= at < e for s, e in code)
+        if not runs or runs[-1][0] != inside:
+            runs.append((inside, []))
+        runs[-1][1].append(line.rstrip("\r\n"))
+        at += len(line)
+    return runs
+
+
+def fenced(info: str, body: str) -> str:
+    """``body`` in a fenced block, under a fence longer than any run of backticks in it.
+    Table rows are quoted so too: their lines and cells as written, whatever the format."""
+    longest = max((len(run) for run in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}\n{fence}"
 
 
 def reflow(text: str, fill: float = 0.75) -> list[str]:

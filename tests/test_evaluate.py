@@ -32,6 +32,8 @@ def test_metrics_worked_by_hand() -> None:
     assert contains_span(quoted, ["its default value of C"])
     assert contains_span(quoted, ["> x <- 1"])
     assert not contains_span(quoted, ["default > value"])
+    coded = "> has the general form  \n> ```\n> CREATE INDEX name\n> ```\n> where [1]"
+    assert contains_span(coded, ["the general form CREATE INDEX name where"])
 
 
 def test_both_file_formats(tmp_path: Path) -> None:

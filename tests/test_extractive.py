@@ -12,7 +12,7 @@ from rag.answer import AnswerResult
 from rag.chunks import ChunkMeta, ChunkRecord, chunk_id
 from rag.embeddings import Embedder
 from rag.extractive import WEIGHTS, Weights, extractive_answer, pick_sentences
-from rag.fragments import across_pages, marked, whole_span
+from rag.fragments import across_pages, marked, whole_span, window_code
 from rag.lexical import tokenize
 from rag.passage import Passage
 from rag.render import safe_markdown
@@ -233,6 +233,27 @@ def _record(text: str, index: int, start: int, page: int | None = None) -> Chunk
     return ChunkRecord(chunk_id(meta.doc_id, index), text, meta, np.zeros(2, np.float32))
 
 
+def test_a_preformatted_block_cut_by_a_chunk_boundary_stays_code_when_completed() -> None:
+    # An HTML <pre> split between two overlapping chunks: the completed sentence's code
+    # lines come from both, and each chunk knows only its own part of the <pre>.
+    document = "Use it so:\nSELECT name\n  FROM people\n  WHERE age > 30\nIt lists them."
+    pre = (document.index("SELECT"), document.index("\nIt lists"))
+    cut = document.index("  FROM") + 6  # the first chunk ends inside the block
+    records = []
+    for index, (start, end) in enumerate([(0, cut), (document.index("  FROM"), len(document))]):
+        code = ((max(pre[0] - start, 0), min(pre[1], end) - start),)
+        meta = ChunkMeta("f.html", "d" * 64, index, None, (), start, end, "html", (), code)
+        text = document[start:end]
+        records.append(ChunkRecord(chunk_id(meta.doc_id, index), text, meta, np.zeros(2)))
+    first, second = records
+    window = document  # the first chunk's text run on with the second's
+    spans = window_code(first, window, {second.chunk_id: second})
+    shown = {window[s:e] for s, e in spans}
+    assert shown == {"SELECT name\n  FROM", "  FROM people\n  WHERE age > 30"}
+    # where the window starts before the chunk (completed from the one before it)
+    assert window_code(second, window, {first.chunk_id: first}) == spans
+
+
 def test_a_fragment_is_completed_only_from_an_overlapping_chunk_of_its_page() -> None:
     document = "It starts here. The tin holds the key\nto the boiler room. It ends here."
     first = _record(document[:37], 0, 0, page=3)  # "... The tin holds the key"
@@ -435,19 +456,46 @@ INDEX_PAGE = """<html><head><title>CREATE INDEX</title></head><body>
 def test_lines_of_an_html_page_are_quoted_as_lines(local: Docent) -> None:
     # An HTML page's lines are its blocks: a line of a <pre> synopsis, a term of a definition
     # list. Quoted on one line, the synopsis read "form CREATE [ UNIQUE ] INDEX name ON ...".
+    # The <pre> lines are code, shown as written in a code block inside the quote.
     from markdown_it import MarkdownIt
 
     assert ingest(local, ("create_index.html", INDEX_PAGE.encode())) == ["indexed"]
     _, text = _offline(local, "What is the general form of the CREATE INDEX command?")
-    # its lines, and their indentation as no-break spaces (Markdown drops leading spaces)
     synopsis = (
-        "general form  \n> CREATE \\[ UNIQUE \\] INDEX name  \n> " + "\u00a0" * 4 + "ON table_name"
+        "general form  \n> ```\n> CREATE [ UNIQUE ] INDEX name\n"
+        ">     ON table_name ( column [, ...] )\n>     [ WHERE predicate ]\n> ```\n"
+        "> where the predicate limits"
     )
     assert synopsis in text
     html = MarkdownIt("commonmark").render(safe_markdown(text))
-    assert "general form<br />\nCREATE [ UNIQUE ] INDEX name<br />" in html
+    code = "CREATE [ UNIQUE ] INDEX name\n    ON table_name ( column [, ...] )\n"
+    assert f"general form</p>\n<pre><code>{code}" in html
     _, text = _offline(local, "What is the name parameter of CREATE INDEX?")
     assert "1\\. name  \n" in text  # a term that reads like a numbered item is no list
+
+
+R_PAGE = """<html><body><h1>Vectors</h1>
+<p>To make a vector of the first three squares, assign it and print it:</p>
+<pre>&gt; squares &lt;- c(1, 4, 9)
+&gt; squares[2]
+[1] 4</pre>
+</body></html>"""
+
+
+def test_preformatted_lines_of_an_html_page_are_code_in_the_quote(local: Docent) -> None:
+    # R's prompt, "<-" and its output "[1] 4" inside a <pre>: shown as written, in a code
+    # block (no "\>", no "&lt;", no escaped bracket), and "[1]" there is output, not a
+    # citation; the quote's own citation follows the block.
+    from markdown_it import MarkdownIt
+
+    assert ingest(local, ("vectors.html", R_PAGE.encode())) == ["indexed"]
+    result, text = _offline(local, "How do I make a vector of the first three squares?")
+    block = "> ```\n> > squares <- c(1, 4, 9)\n> > squares[2]\n> [1] 4\n> ```\n> [1]"
+    assert block in text, text
+    assert [c.number for c in result.citations] == [1]
+    html = MarkdownIt("commonmark").render(safe_markdown(text))
+    assert "<pre><code>&gt; squares &lt;- c(1, 4, 9)\n&gt; squares[2]\n[1] 4\n</code></pre>" in html
+    assert "<blockquote>" in html and html.count("<blockquote>") == 1  # no nested quote
 
 
 def test_a_table_of_contents_line_is_not_quoted_over_the_text(embedder: Embedder) -> None:

@@ -10,6 +10,7 @@ import pytest
 from ingest.chunking import chunk_document
 from ingest.loaders import load_bytes
 from ingest.pipeline import Progress, Source, ingest_sources
+from rag.chunks import ChunkMeta
 from rag.config import Settings
 from rag.embeddings import Embedder
 from rag.system import Docent
@@ -269,6 +270,17 @@ def test_html_preformatted_text_keeps_its_lines() -> None:
     assert doc.blocks[0].text == (
         "Run it as follows:\nSELECT name\n  FROM people\n WHERE age > 30;\nIt lists them."
     )
+    # where the <pre> is goes with the text to each chunk and its stored form, so a quote can
+    # show those lines as code (a chunk's offsets; "<b>name</b>" does not split it)
+    code = ["SELECT name\n  FROM people\n WHERE age > 30;"]
+    assert [doc.blocks[0].text[s:e] for s, e in doc.blocks[0].code] == code
+    chunks = chunk_document(doc, 8, 2, lambda t: len(t.split()), 256)
+    assert len(chunks) > 1
+    shown = [c.text[s:e] for c in chunks for s, e in c.code]
+    assert " ".join(shown).split() == code[0].split()  # each code word in a chunk's span
+    assert "Run" not in " ".join(shown) and "lists" not in " ".join(shown)
+    meta = chunks[1].meta("query.html", "d", "html")
+    assert ChunkMeta.from_json(meta.to_json()) == meta and meta.code_spans
 
 
 def test_csv_rows_are_records_with_their_header() -> None:

@@ -220,6 +220,13 @@ def test_only_a_markdown_source_is_read_as_markdown() -> None:
     _assert_inert(html)
     assert html.count("<br />") == 3  # each HTML block on its own line, none joined
     assert "\u00a0\u00a0- an item" in html and "<li>" not in html  # indentation kept
+    # an HTML page's <pre> lines (where the loader found them) are a code block, as written
+    text = "Run it as follows:\nSELECT name\n  FROM people -- ```\n<b>x</b> [1]\nIt lists them."
+    code = [(text.index("SELECT"), text.index("\nIt lists"))]
+    html = VIEWER.render(source_markdown(text, "html", code))
+    _assert_inert(html)
+    assert "Run it as follows:</p>\n<pre><code>SELECT name\n  FROM people -- ```\n" in html
+    assert "&lt;b&gt;x&lt;/b&gt; [1]\n</code></pre>\n<p>It lists them.</p>" in html
 
 
 def test_only_wrapped_prose_is_rejoined() -> None:

@@ -73,7 +73,8 @@ def show_answer(
                 )
             if source["headings"]:
                 st.caption(" › ".join(plain(h) for h in source["headings"]))
-            st.markdown(source_markdown(source["text"], source.get("kind")))
+            code = [(s, e) for s, e in source.get("code") or ()]  # a <pre>'s lines, as code
+            st.markdown(source_markdown(source["text"], source.get("kind"), code))
             for s in answer.get("support") or []:
                 if s["source"] == n:
                     how = "citation added by Docent" if s["added"] else "cited"
