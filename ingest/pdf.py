@@ -16,6 +16,7 @@ import threading
 from ingest.document import Block, LoadedDocument
 from ingest.errors import IngestError
 from ingest.margins import strip_margins
+from ingest.pdf_code import PageCode, code_lines, code_spans, page_code
 
 # PDFium is not thread-safe; the app can load files from more than one session thread.
 _PDFIUM = threading.Lock()
@@ -32,7 +33,9 @@ def load_pdf(name: str, data: bytes) -> LoadedDocument:
     """
     reader = _open_checked(name, data)
     pages = len(reader.pages)
-    texts = _pdfium_texts(data, pages) or [_pypdf_text(name, reader, i) for i in range(pages)]
+    found = _pdfium_texts(data, pages)
+    texts = found[0] if found else [_pypdf_text(name, reader, i) for i in range(pages)]
+    code = found[1] if found else [set() for _ in range(pages)]
     if not any(t.strip() for t in texts):
         raise IngestError(
             name,
@@ -44,7 +47,10 @@ def load_pdf(name: str, data: bytes) -> LoadedDocument:
         zip(strip_margins(texts), _outline_by_page(reader, pages), strict=True), start=1
     ):
         blocks.extend(_split_at_headings(text, page, path, marks))
-    return LoadedDocument(name, "pdf", pages, merge_small(blocks))
+    blocks = merge_small(blocks)
+    for block in blocks:  # found once the text is final: margins, headings and merges done
+        block.code = code_spans(block.text, code[(block.page or 1) - 1])
+    return LoadedDocument(name, "pdf", pages, blocks)
 
 
 MIN_WORDS = 12  # a block shorter than this (a heading line alone) is joined to a neighbour
@@ -115,8 +121,9 @@ def _decode_contents(name: str, reader: object, index: int) -> None:
         raise IngestError(name, f"page {index + 1} of the PDF is damaged ({exc})") from exc
 
 
-def _pdfium_texts(data: bytes, pages: int) -> list[str] | None:
-    """Every page's text by PDFium, or ``None`` when PDFium can't read what pypdf could."""
+def _pdfium_texts(data: bytes, pages: int) -> tuple[list[str], list[set[str]]] | None:
+    """Every page's text by PDFium and its lines set in a monospace font (code), or ``None``
+    when PDFium can't read what pypdf could."""
     import pypdfium2
 
     try:
@@ -130,14 +137,16 @@ def _pdfium_texts(data: bytes, pages: int) -> list[str] | None:
                 pdf.close()
     except Exception:  # whatever PDFium can't do, pypdf gets to try
         return None
-    return _dehyphenate([t.replace("\r\n", "\n").replace("\r", "\n") for t in raw])
+    texts = _dehyphenate([t.replace("\r\n", "\n").replace("\r", "\n") for t, _ in raw])
+    return texts, code_lines([code for _, code in raw])
 
 
-def _pdfium_page_text(pdf: object, index: int) -> str:
+def _pdfium_page_text(pdf: object, index: int) -> tuple[str, PageCode]:
     page = pdf[index]  # type: ignore[index]
     textpage = page.get_textpage()
     try:
-        return textpage.get_text_range()
+        text = textpage.get_text_range()
+        return text, page_code(textpage, text)
     finally:
         textpage.close()
         page.close()

@@ -354,20 +354,21 @@ def _shown(sentence: _Sentence, chunk: ChunkRecord) -> str:
 def _quoted(text: str, start: int, end: int, kind: str, code: Sequence[Span] = ()) -> str:
     """``text[start:end]`` as quoted: a code block or table rows as :func:`clean` keeps them,
     prose with the line ends of a ``kind`` of file that mean something (:func:`_joins`);
-    the lines that start inside ``code`` (an HTML ``<pre>``) marked with :data:`CODE_LINE`."""
+    the lines that start inside ``code`` (an HTML ``<pre>``, a PDF's monospace lines) marked
+    with :data:`CODE_LINE`."""
     sentence = clean(text[start:end])
     if is_code(sentence) or is_table(sentence):
         return sentence
-    return _lines(text, start, end, _joins(text, kind), code)
+    return _lines(text, start, end, _joins(text, kind, code), code)
 
 
-def _joins(text: str, kind: str) -> set[int]:
+def _joins(text: str, kind: str, code: Sequence[Span] = ()) -> set[int]:
     """The newlines of a passage that a quote joins: those wrapping prose in a PDF or a text
     file; Markdown's (a soft break there) but those between lines of an indented code block;
     none of HTML's, Word's or CSV's, where each line is a block of its own (a paragraph, a
     list's entry, a line of code)."""
     if kind in ("pdf", "text"):
-        return wrapped(text)
+        return wrapped(text, code=code)
     if kind == "markdown":
         lines = text.split("\n")
         ends = list(itertools.accumulate(len(line) + 1 for line in lines[:-1]))

@@ -8,6 +8,7 @@ are not Markdown at all (file names, headings) are escaped completely. Code is l
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -82,25 +83,37 @@ def source_markdown(text: str, kind: str | None, code: Sequence[tuple[int, int]]
     """
     if kind in (None, "markdown"):
         return safe_markdown(text)
-    if kind in ("pdf", "text"):
-        return "  \n".join(_indented(line) for line in reflow(text))
+    lines = _reflowed(text, 0.75, code) if kind in ("pdf", "text") else _marked(text, code)
     return "\n".join(
-        fenced("", "\n".join(lines)) if preformatted else "  \n".join(map(_indented, lines))
-        for preformatted, lines in _runs(text, code)
+        fenced("", "\n".join(run)) if preformatted else "  \n".join(map(_indented, run))
+        for preformatted, run in _runs(lines)
     )
 
 
-def _runs(text: str, code: Sequence[tuple[int, int]]) -> list[tuple[bool, list[str]]]:
-    """``text``'s lines in runs: ``(True, lines)`` where they start inside ``code`` (an HTML
-    ``<pre>``), shown in a code block; ``(False, lines)`` elsewhere."""
-    runs: list[tuple[bool, list[str]]] = []
+Lines = list[tuple[bool, str]]  # each line, and whether it is code (set as preformatted)
+
+
+def _marked(text: str, code: Sequence[tuple[int, int]]) -> Lines:
+    """``text``'s lines, each marked whether it starts inside ``code``."""
+    out: Lines = []
     at = 0
     for line in text.splitlines(keepends=True):
-        inside = any(s <= at < e for s, e in code)
-        if not runs or runs[-1][0] != inside:
-            runs.append((inside, []))
-        runs[-1][1].append(line.rstrip("\r\n"))
+        out.append((_inside(at, code), line.rstrip("\r\n")))
         at += len(line)
+    return out
+
+
+def _inside(at: int, code: Sequence[tuple[int, int]]) -> bool:
+    return any(s <= at < e for s, e in code)
+
+
+def _runs(lines: Lines) -> list[tuple[bool, list[str]]]:
+    """Consecutive lines of code, and of the rest, in runs: ``(is_code, lines)``."""
+    runs: list[tuple[bool, list[str]]] = []
+    for preformatted, line in lines:
+        if not runs or runs[-1][0] != preformatted:
+            runs.append((preformatted, []))
+        runs[-1][1].append(line)
     return runs
 
 
@@ -112,43 +125,49 @@ def fenced(info: str, body: str) -> str:
     return f"{fence}{info}\n{body}\n{fence}"
 
 
-def reflow(text: str, fill: float = 0.75) -> list[str]:
+def reflow(text: str, fill: float = 0.75, code: Sequence[tuple[int, int]] = ()) -> list[str]:
     """The lines of hard-wrapped text, each run of wrapped prose joined into one line
-    (the line ends :func:`wrapped` finds)."""
+    (the line ends :func:`wrapped` finds); lines inside ``code`` as they are."""
+    return [line for _, line in _reflowed(text, fill, code)]
+
+
+def _reflowed(text: str, fill: float, code: Sequence[tuple[int, int]]) -> Lines:
     text = "\n".join(text.splitlines())
-    joins = wrapped(text, fill)
-    out: list[str] = []
+    joins = wrapped(text, fill, code)
+    out: Lines = []
     at = 0
     for line in text.split("\n"):
         if at - 1 in joins:
-            out[-1] = out[-1].rstrip() + " " + line.strip()
+            out[-1] = (False, out[-1][1].rstrip() + " " + line.strip())
         else:
-            out.append(line)
+            out.append((_inside(at, code), line))
         at += len(line) + 1
     return out
 
 
-def wrapped(text: str, fill: float = 0.75) -> set[int]:
+def wrapped(text: str, fill: float = 0.75, code: Sequence[tuple[int, int]] = ()) -> set[int]:
     """Offsets of the newlines in ``text`` that only wrap a run of prose.
 
     A line runs on into the next when it reaches ``fill`` of the text's usual full width
     (a short line ends a paragraph, a table row or a line of code), does not end as a lead-in
     or a line of code does (":", ";", "{", "}") and the next line does not start a list item
     or look like code. Text whose lines are all short (a table, a program) keeps every line.
+    A line starting inside ``code`` (known to be code: a PDF's monospace lines) is never
+    joined, to the next or from the one before, and does not count toward the width.
     """
     lines = text.split("\n")
-    width = _full_width(lines)
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    coded = [_inside(at, code) for at in starts]
+    width = _full_width([line for line, c in zip(lines, coded, strict=True) if not c])
     if not width:
         return set()
     joins: set[int] = set()
     joining = False
-    at = 0
-    for line in lines:
-        if joining and line.strip() and not _STARTS_ITS_OWN.match(line):
+    for line, at, c in zip(lines, starts, coded, strict=True):
+        if joining and not c and line.strip() and not _STARTS_ITS_OWN.match(line):
             joins.add(at - 1)
-        joining = width >= _MIN_WIDTH and len(line.rstrip()) >= fill * width
+        joining = not c and width >= _MIN_WIDTH and len(line.rstrip()) >= fill * width
         joining = joining and not _ENDS_ITS_OWN.search(line) and "  " not in line.strip()
-        at += len(line) + 1
     return joins
 
 

@@ -403,10 +403,13 @@ def test_every_quoted_lead_in_is_quoted_with_what_it_introduces() -> None:
     ]
 
 
-def _page_passage(embedder: Embedder, text: str, kind: str) -> Passage:
-    """A passage of real text as ingest stores it: sentence spans and vectors, and its kind."""
+def _page_passage(
+    embedder: Embedder, text: str, kind: str, code: tuple[tuple[int, int], ...] = ()
+) -> Passage:
+    """A passage of real text as ingest stores it: sentence spans and vectors, its kind and
+    where it holds code."""
     spans = sentence_spans(text)
-    meta = ChunkMeta("doc", "d1", 0, kind=kind, sentence_spans=tuple(spans))
+    meta = ChunkMeta("doc", "d1", 0, kind=kind, sentence_spans=tuple(spans), code_spans=code)
     vectors = embedder.encode([text[s:e] for s, e in spans])
     return Passage(ChunkRecord("d1:0", text, meta, embedder.encode([text])[0], vectors))
 
@@ -438,6 +441,19 @@ def test_lines_of_code_in_a_pdf_are_quoted_as_lines(embedder: Embedder) -> None:
     html = MarkdownIt("commonmark").render(safe_markdown(answer))
     assert "<blockquote>\n<blockquote>" not in html  # "> df" at a line's start: no nested quote
     assert "&gt; fit<br />" in html and "Nonlinear regression model<br />" in html
+    # The loader knows those lines are set in a typewriter face (PDFium names the font): with
+    # the chunk's code spans they are a code block inside the quote, shown as written.
+    block = next(b for b in doc.blocks if "SSmicmen(x, Vm, K), df)" in b.text)
+    code = tuple((max(s - start, 0), e - start) for s, e in block.code if e > start)
+    passage = _page_passage(embedder, text, "pdf", code)
+    answer = extractive_answer(question, embedder.encode([question])[0], [passage])
+    assert "Michaelis-Menten model, so we can use  \n> ```\n> > df <- data.frame(x=x, y=y)\n" in (
+        answer
+    )
+    html = MarkdownIt("commonmark").render(safe_markdown(answer))
+    output = "Nonlinear regression model\nmodel: y ~ SSmicmen(x, Vm, K)\ndata: df\n"
+    assert "<pre><code>&gt; df &lt;- data.frame(x=x, y=y)\n&gt; fit &lt;- nls(" in html
+    assert output in html and "<blockquote>\n<blockquote>" not in html
 
 
 INDEX_PAGE = """<html><head><title>CREATE INDEX</title></head><body>
