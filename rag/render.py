@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import statistics
 import unicodedata
 from collections.abc import Sequence
 
@@ -175,14 +176,21 @@ def _full_width(lines: list[str]) -> int:
     """The length of a full line of the text: the longest of its lines of three words or
     more (a long URL is one word), the second longest among five or more (one long line of
     code in a text file). Not a percentile: a page of short lines of code sets that (on
-    R-intro p. 71 two lines of prose over eleven of code and output). A line 1.6 times as
-    long as a full line of prose below it is two: PDFium returns some pairs of a page's lines
-    as one (12% of the R manuals' chunks have one)."""
+    R-intro p. 71 two lines of prose over eleven of code and output).
+
+    PDFium returns some pairs of a page's lines as one (12% of the R manuals' chunks have
+    one), which would set the width at twice a line's: a line 1.6 times the passage's median
+    line of prose, or 1.6 times a full line of prose below it, is such a pair.
+    """
     worded = sorted(len(line.rstrip()) for line in lines if len(line.split()) >= 3)
     if not worded:
         return max((len(line.rstrip()) for line in lines), default=0)
     if len(worded) >= 5:
         worded.pop()
+    prose = [w for w in worded if w >= _MIN_WIDTH]
+    typical = statistics.median(prose) if prose else 0
+    if typical >= _PROSE_WIDTH:
+        worded = [w for w in worded if w < 1.6 * typical] or worded
     while len(worded) >= 2 and worded[-2] >= _PROSE_WIDTH and worded[-1] >= 1.6 * worded[-2]:
         worded.pop()
     return worded[-1]

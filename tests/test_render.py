@@ -267,3 +267,26 @@ def test_two_lines_returned_as_one_do_not_set_the_width() -> None:
     # two such merged lines among four of wrapped prose: the width is still one line's
     pairs = [f"{page[1]} {page[2]}"] * 2 + page[1:3] * 2
     assert reflow("\n".join(pairs)) == [" ".join(pairs)]
+
+
+def test_three_pairs_of_lines_returned_as_one_do_not_set_the_width() -> None:
+    # R-exts p. 146: three of its lines are pairs PDFium returned as one (113, 165 and 167
+    # characters), so "the second longest" was one too, and "...for finding the" (89) was
+    # left unjoined from "routines in the DLL."
+    page = (
+        "In calls to .C, .Call, .Fortran and .External, R must locate the specified native\n"
+        "routine by looking in the appropriate shared object/DLL. By default, R uses the "
+        "operating-system-specific dynamic loader to lookup the symbol in all4\n"
+        "loaded DLLs and the R executable or libraries it is linked to. Alternatively, the "
+        "author of the DLL can explicitly\n"
+        "register routines with R and use a single, platform-independent mechanism for finding "
+        "the\n"
+        "routines in the DLL. One can use this registration mechanism to provide additional "
+        "information about a routine, including the number and type of the arguments, and also "
+        "make it\n"
+        "available to R programmers under a different name.\n"
+        "3 Strictly this is OS-specific, but no exceptions have been seen for many years."
+    )
+    lines = reflow(page)
+    assert any("mechanism for finding the routines in the DLL. One can" in line for line in lines)
+    assert lines[-1].startswith("3 Strictly")  # the footnote is still a line of its own
