@@ -19,7 +19,7 @@ _MONO_FONT = re.compile(
     r"(?i)mono|courier|consol|menlo|inconsolata|code|typewriter|(?:^|[+_-])[a-z]{0,3}tt\d"
 )
 _FIXED_PITCH = 1  # PDF font descriptor flag
-MOSTLY_MONO = 0.5  # a document with more of its characters in a monospace face is all "code"
+MOSTLY_MONO = 0.5  # more of a document's characters in such a face: prose, none of it code
 
 
 @dataclass

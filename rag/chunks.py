@@ -41,7 +41,8 @@ class ChunkMeta:
     char_end: int = 0
     kind: str = "text"  # loader kind: pdf, docx, markdown, text, html, csv
     sentence_spans: tuple[Span, ...] = field(default=())
-    code_spans: tuple[Span, ...] = field(default=())  # preformatted text (an HTML <pre>)
+    # code: an HTML <pre>, a PDF's lines in a typewriter font (offsets into the chunk's text)
+    code_spans: tuple[Span, ...] = field(default=())
 
     @property
     def prefix(self) -> str:
