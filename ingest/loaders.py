@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -161,7 +162,7 @@ def _load_rst(name: str, data: bytes) -> LoadedDocument:
     def flush() -> None:
         text = "\n".join(body).strip("\n")
         if text.strip():
-            blocks.append(Block(text, None, list(path)))
+            blocks.append(Block(text, None, list(path), rst_code(text)))
         body.clear()
 
     i = 0
@@ -181,6 +182,57 @@ def _load_rst(name: str, data: bytes) -> LoadedDocument:
         i += used
     flush()
     return LoadedDocument(name, "text", 0, or_headings(blocks, titles))
+
+
+# What introduces a literal block: a paragraph ending "::", or a code directive.
+_RST_LITERAL = re.compile(r"::[ \t]*$|^\s*\.\.\s+(?:code-block|code|sourcecode)::")
+_DOCTEST = re.compile(r"^\s*>>>(?:\s|$)")  # a doctest block runs to the next blank line
+
+
+def rst_code(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` (reStructuredText) holds code: literal blocks (the lines indented
+    under a "::" or a code directive, its options skipped) and doctest blocks (">>> ")."""
+    lines = text.split("\n")
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    spans: list[tuple[int, int]] = []
+
+    def span(first: int, end: int) -> None:
+        while end > first and not lines[end - 1].strip():
+            end -= 1
+        if end > first:
+            spans.append((starts[first], starts[end - 1] + len(lines[end - 1])))
+
+    i = 0
+    while i < len(lines):
+        if _RST_LITERAL.search(lines[i]):
+            base = _indent_of(lines[i])
+            j = i + 1
+            while j < len(lines) and (not lines[j].strip() or _is_option(lines[j], base)):
+                j += 1
+            k = j
+            while k < len(lines) and (not lines[k].strip() or _indent_of(lines[k]) > base):
+                k += 1
+            if j < len(lines) and _indent_of(lines[j]) > base:
+                span(j, k)
+            i = max(k, i + 1)
+        elif _DOCTEST.match(lines[i]):
+            k = i
+            while k < len(lines) and lines[k].strip():
+                k += 1
+            span(i, k)
+            i = k
+        else:
+            i += 1
+    return spans
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _is_option(line: str, base: int) -> bool:
+    """A code directive's option line (":linenos:"), indented under it."""
+    return _indent_of(line) > base and line.strip().startswith(":") and line.strip() != "::"
 
 
 def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | None:

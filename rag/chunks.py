@@ -41,7 +41,7 @@ class ChunkMeta:
     char_end: int = 0
     kind: str = "text"  # loader kind: pdf, docx, markdown, text, html, csv
     sentence_spans: tuple[Span, ...] = field(default=())
-    # code: an HTML <pre>, a PDF's lines in a typewriter font (offsets into the chunk's text)
+    # code the loader found (an HTML <pre>, an .rst literal block, a PDF's typewriter lines)
     code_spans: tuple[Span, ...] = field(default=())
 
     @property

@@ -354,8 +354,8 @@ def _shown(sentence: _Sentence, chunk: ChunkRecord) -> str:
 def _quoted(text: str, start: int, end: int, kind: str, code: Sequence[Span] = ()) -> str:
     """``text[start:end]`` as quoted: a code block or table rows as :func:`clean` keeps them,
     prose with the line ends of a ``kind`` of file that mean something (:func:`_joins`);
-    the lines that start inside ``code`` (an HTML ``<pre>``, a PDF's monospace lines) marked
-    with :data:`CODE_LINE`."""
+    the lines that start inside ``code`` (code the loader found) marked with
+    :data:`CODE_LINE`."""
     sentence = clean(text[start:end])
     if is_code(sentence) or is_table(sentence):
         return sentence

@@ -87,6 +87,6 @@ class Passage:
             "text": self.text,
             "scores": asdict(self.scores),
         }
-        if self.chunk.meta.code_spans:  # lines shown as code (an HTML <pre>, a PDF's monospace)
+        if self.chunk.meta.code_spans:  # lines shown as code (the loader's)
             out["code"] = [list(s) for s in self.chunk.meta.code_spans]
         return out

@@ -80,9 +80,9 @@ def source_markdown(text: str, kind: str | None, code: Sequence[tuple[int, int]]
     a line of code, an HTML block), so it is shown line by line with nothing read as Markdown:
     a C line "# define X" is no heading, and "_R_CHECK_" no emphasis. The lines of wrapped
     prose in a PDF or text file are joined back into paragraphs (:func:`reflow`). Lines
-    known to be code (``code``: an HTML ``<pre>``, a PDF's lines in a typewriter font) are
-    shown in a code block, as written. ``None`` is an answer saved before sources knew their
-    kind: shown as it was then.
+    known to be code (``code``: an HTML ``<pre>``, an .rst literal block, a PDF's lines in a
+    typewriter font) are shown in a code block, as written. ``None`` is an answer saved
+    before sources knew their kind: shown as it was then.
     """
     if kind in (None, "markdown"):
         return safe_markdown(text)

@@ -572,7 +572,8 @@ It stops at the first file it cannot read and names it.
             "style.rst",
             LINTER_RST,
             "How do I check the whole tree and write the report to a file?",
-            "stylecheck --all src/  \n> \u00a0\u00a0\u00a0\u00a0--report report.txt",
+            # the loader knows a literal block is code: a code block inside the quote
+            "> ```\n> stylecheck --all src/\n>     --report report.txt\n> ```",
         ),
     ],
 )
@@ -581,6 +582,7 @@ def test_an_indented_code_block_is_quoted_line_by_line(
 ) -> None:
     # A Markdown indented code block and a reStructuredText literal block: their lines and
     # indentation, not "archive pack --level 9 project/ --exclude build/ archive check ...".
+    # (.rst is read as text; its literal blocks are known and shown as code.)
     assert ingest(local, (name, text.encode())) == ["indexed"]
     _, answer = _offline(local, question)
     assert code in answer

@@ -195,6 +195,20 @@ Marmots whistle.
 """
 
 
+def test_rst_literal_and_doctest_blocks_are_code() -> None:
+    rst = (
+        "To check the tree, type::\n\n    stylecheck --all src/\n        --report r.txt\n\n"
+        "It stops.\n\n.. code-block:: python\n   :linenos:\n\n   x = 1\n   print(x)\n\n"
+        "In a session:\n\n>>> 1 + 1\n2\n\nDone, with an ending colon: and no block."
+    )
+    block = load_bytes("guide.rst", rst.encode(), LIMIT).blocks[0]
+    assert [block.text[s:e] for s, e in block.code] == [
+        "    stylecheck --all src/\n        --report r.txt",
+        "   x = 1\n   print(x)",
+        ">>> 1 + 1\n2",
+    ]
+
+
 def test_rst_sections_become_headings() -> None:
     doc = load_bytes("guide.rst", RST.encode(), LIMIT)
     assert doc.kind == "text"
