@@ -16,6 +16,7 @@ from ingest.docx import load_docx
 from ingest.errors import IngestError
 from ingest.pdf import load_pdf
 from ingest.textdecode import decode_text
+from rag.markdown import indented_blocks
 
 SUPPORTED = {
     ".pdf": "pdf",
@@ -110,8 +111,8 @@ def _load_markdown(name: str, data: bytes) -> LoadedDocument:
 
     def flush(end: int) -> None:
         body = "\n".join(lines[start:end]).strip("\n")
-        if body.strip():
-            blocks.append(Block(body, None, list(path)))
+        if body.strip():  # an indented code block is code (a fenced one is a sentence of code)
+            blocks.append(Block(body, None, list(path), indented_blocks(body)))
 
     titles: list[str] = []
     for i, token in enumerate(tokens):

@@ -388,7 +388,8 @@ def _lines(text: str, start: int, end: int, joins: set[int], code: Sequence[Span
     line break kept at each newline not in ``joins``, and the lines' indentation (relative
     to the least indented) kept as no-break spaces, which Markdown does not drop. A line
     starting inside ``code`` is kept as written, marked with :data:`CODE_LINE`, its
-    indentation as spaces (it is shown in a code block)."""
+    indentation (relative to the least indented line of code) as spaces: it is shown in a
+    code block."""
     pieces: list[tuple[int, int, str]] = []
     line_start = text.rfind("\n", 0, start) + 1
     indent = _indent(text[line_start:])  # its line's, where the sentence starts mid-line too
@@ -399,15 +400,14 @@ def _lines(text: str, start: int, end: int, joins: set[int], code: Sequence[Span
             indent = _indent(text[i + 1 : end])
             at = i + 1
     pieces.append((at, indent, text[at:end]))
-    pieces = [(a, n, p) for a, n, p in pieces if p.strip()]
-    least = min((n for _, n, _ in pieces), default=0)
-    lines = []
-    for at, n, piece in pieces:
-        if any(s <= at < e for s, e in code):
-            lines.append(CODE_LINE + " " * (n - least) + piece.strip().replace("\t", "    "))
-        else:
-            lines.append("\u00a0" * (n - least) + clean(piece))
-    return "\n".join(lines)
+    marked = [(any(s <= a < e for s, e in code), n, p) for a, n, p in pieces if p.strip()]
+    least = {c: min((n for k, n, _ in marked if k == c), default=0) for c in (False, True)}
+    return "\n".join(
+        CODE_LINE + " " * (n - least[True]) + piece.strip().replace("\t", "    ")
+        if coded
+        else "\u00a0" * (n - least[False]) + clean(piece)
+        for coded, n, piece in marked
+    )
 
 
 CODE_LINE = "\x1f"  # starts a quoted line of preformatted text (never in a document's text)

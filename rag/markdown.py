@@ -50,6 +50,19 @@ def code_blocks(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def indented_blocks(text: str) -> list[tuple[int, int]]:
+    """``(start, end)`` spans of the indented code blocks in ``text`` (CommonMark's, not in a
+    list or a quote), their last line's end excluded."""
+    starts = [0] + [m.end() for m in _LINE_END.finditer(text)] + [len(text)]
+    spans = []
+    for token in _BLOCKS.parse(text):
+        if token.type == "code_block" and token.map and token.level == 0:
+            first, last = token.map
+            end = starts[min(last, len(starts) - 1)]
+            spans.append((starts[first], end - 1 if text[end - 1 : end] == "\n" else end))
+    return spans
+
+
 def fenced_spans(text: str) -> list[tuple[int, int]]:
     """``(start, end)`` character spans of the fenced code blocks in ``text``, fences included
     (an unclosed block runs to the end of the text: a chunk may end inside one)."""

@@ -565,14 +565,13 @@ It stops at the first file it cannot read and names it.
             "tools.md",
             TOOLS_MD,
             "Which commands pack a project and check the archive?",
-            "archive pack --level 9 project/  \n> \u00a0\u00a0\u00a0\u00a0--exclude build/  \n"
-            "> archive check project.tar.zst",
+            "> ```\n> archive pack --level 9 project/\n>     --exclude build/\n"
+            "> archive check project.tar.zst\n> ```",
         ),
         (
             "style.rst",
             LINTER_RST,
             "How do I check the whole tree and write the report to a file?",
-            # the loader knows a literal block is code: a code block inside the quote
             "> ```\n> stylecheck --all src/\n>     --report report.txt\n> ```",
         ),
     ],
@@ -582,7 +581,7 @@ def test_an_indented_code_block_is_quoted_line_by_line(
 ) -> None:
     # A Markdown indented code block and a reStructuredText literal block: their lines and
     # indentation, not "archive pack --level 9 project/ --exclude build/ archive check ...".
-    # (.rst is read as text; its literal blocks are known and shown as code.)
+    # The loader knows they are code: a code block inside the quote.
     assert ingest(local, (name, text.encode())) == ["indexed"]
     _, answer = _offline(local, question)
     assert code in answer

@@ -195,6 +195,18 @@ Marmots whistle.
 """
 
 
+def test_markdown_indented_code_blocks_are_code() -> None:
+    md = (
+        "# Tool\n\nPack and check:\n\n    archive pack project/\n        --exclude build/\n\n"
+        "Then more.\n\n- an item\n\n      its own paragraph\n\n```sh\nfenced\n```\n"
+    )
+    block = load_bytes("tool.md", md.encode(), LIMIT).blocks[0]
+    # a fenced block is a sentence of code already; one indented inside a list is the list's
+    assert [block.text[s:e] for s, e in block.code] == [
+        "    archive pack project/\n        --exclude build/"
+    ]
+
+
 def test_rst_literal_and_doctest_blocks_are_code() -> None:
     rst = (
         "To check the tree, type::\n\n    stylecheck --all src/\n        --report r.txt\n\n"
