@@ -14,6 +14,7 @@ import zipfile
 
 from ingest.document import Block, LoadedDocument, or_headings
 from ingest.errors import IngestError
+from ingest.pdf_code import MONO_FONT
 
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 MAX_RATIO = 200  # real parts expand ~10x; a part beyond this (and large) is a bomb
@@ -45,7 +46,11 @@ def load_docx(name: str, data: bytes, max_expanded: int) -> LoadedDocument:
         try:
             with document:
                 blocks = _blocks(
-                    document, _heading_levels(styles), _list_formats(archive), _style_lists(styles)
+                    document,
+                    _heading_levels(styles),
+                    _list_formats(archive),
+                    _style_lists(styles),
+                    _code_styles(styles),
                 )
             return LoadedDocument(name, "docx", 0, blocks + _notes(archive))
         except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -174,6 +179,50 @@ def _notes(archive: zipfile.ZipFile) -> list[Block]:
     return blocks
 
 
+# A paragraph style for code, by its name or id: "HTML Preformatted", "Source Code", "Code".
+_CODE_STYLE = re.compile(r"(?i)code|preformatted|verbatim|listing|console|terminal")
+
+
+def _code_styles(root: object | None) -> set[str]:
+    """Paragraph style ids for code: named so, or set in a typewriter font."""
+    ids: set[str] = set()
+    for style in [] if root is None else root.iter(f"{W}style"):  # type: ignore[attr-defined]
+        style_id = style.get(f"{W}styleId") or ""
+        name_el = style.find(f"{W}name")
+        name = (name_el.get(f"{W}val") if name_el is not None else "") or ""
+        fonts = style.find(f"{W}rPr/{W}rFonts")
+        font = (fonts.get(f"{W}ascii") or "") if fonts is not None else ""
+        if _CODE_STYLE.search(f"{name} {style_id}") or MONO_FONT.search(font):
+            ids.add(style_id)
+    return ids
+
+
+def _is_code(paragraph: object, code_styles: set[str]) -> bool:
+    """Whether a paragraph is code: in a code style, or every run of text in its own
+    typewriter font (Word users often set code in Courier New or Consolas by hand)."""
+    style = paragraph.find(f"{W}pPr/{W}pStyle")  # type: ignore[attr-defined]
+    if style is not None and (style.get(f"{W}val") or "") in code_styles:
+        return True
+    runs = [r for r in paragraph.iter(f"{W}r") if r.find(f"{W}t") is not None]  # type: ignore[attr-defined]
+    fonts = [r.find(f"{W}rPr/{W}rFonts") for r in runs]
+    return bool(runs) and all(
+        f is not None and MONO_FONT.search(f.get(f"{W}ascii") or "") for f in fonts
+    )
+
+
+def _spans(lines: list[str], code: list[bool]) -> list[tuple[int, int]]:
+    """Where the code paragraphs are in ``"\n".join(lines)``: runs of whole lines."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for line, coded in zip(lines, code, strict=True):
+        if coded and spans and spans[-1][1] + 1 == at:
+            spans[-1] = (spans[-1][0], at + len(line))
+        elif coded:
+            spans.append((at, at + len(line)))
+        at += len(line) + 1
+    return spans
+
+
 def _level(style: str) -> int:
     if style.lower() == "title":
         return 1
@@ -181,7 +230,7 @@ def _level(style: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _text(paragraph: object) -> str:
+def _text(paragraph: object, keep_indent: bool = False) -> str:
     parts = []
     for el in paragraph.iter():  # type: ignore[attr-defined]
         if el.tag == f"{W}t":
@@ -190,7 +239,8 @@ def _text(paragraph: object) -> str:
             parts.append("\t")
         elif el.tag in (f"{W}br", f"{W}cr"):
             parts.append("\n")
-    return "".join(parts).strip()
+    text = "".join(parts)
+    return text.rstrip() if keep_indent and text.strip() else text.strip()
 
 
 def _blocks(
@@ -198,6 +248,7 @@ def _blocks(
     levels: dict[str, int],
     formats: dict[tuple[str, str], str],
     style_lists: dict[str, tuple[str, str]],
+    code_styles: set[str],
 ) -> list[Block]:
     from lxml import etree
 
@@ -205,6 +256,8 @@ def _blocks(
     path: list[str] = []
     titles: list[str] = []
     lines: list[str] = []
+    code: list[bool] = []  # whether each of lines is code
+    counted = {False: 0, True: 0}  # paragraphs of prose and of code
     rows: list[str] = []
     cells: list[str] = []
     cell: list[str] = []
@@ -233,8 +286,11 @@ def _blocks(
 
     def flush(lines: list[str]) -> None:
         if any(line.strip() for line in lines):
-            blocks.append(Block("\n".join(lines), None, list(path)))
+            spans = _spans(lines, code) if lines is not rows else []
+            blocks.append(Block("\n".join(lines), None, list(path), spans))
         lines.clear()
+        if lines is not rows:
+            code.clear()
 
     events = etree.iterparse(stream, events=("start", "end"), **_parser_options())
     try:
@@ -252,7 +308,8 @@ def _blocks(
             elif event == "start":
                 continue
             elif el.tag == f"{W}p":
-                text = _text(el)
+                coded = not tables and _is_code(el, code_styles)
+                text = _text(el, keep_indent=coded)
                 if tables:
                     cell.append(text)
                 else:
@@ -263,7 +320,9 @@ def _blocks(
                         path = path[: level - 1] + [text]
                         titles.append(text)
                     elif text:
-                        lines.append(marker(el) + text)
+                        lines.append(text if coded else marker(el) + text)
+                        code.append(coded)
+                        counted[coded] += 1
                     el.clear()  # streamed: a paragraph's elements are freed once read
             elif el.tag == f"{W}tc":
                 cells.append(" ".join(c for c in cell if c))
@@ -275,4 +334,7 @@ def _blocks(
     except etree.XMLSyntaxError as exc:
         raise ValueError(f"damaged XML: {exc}") from exc
     flush(lines)
+    if counted[True] > counted[False]:  # a document typed in Courier: prose, not code
+        for block in blocks:
+            block.code = []
     return or_headings(blocks, titles)

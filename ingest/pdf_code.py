@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 # Typewriter faces by name: Courier, Consolas, Menlo, Inconsolata, DejaVu Sans Mono, any
 # "Mono" or "Code" face, TeX's tt fonts (CMTT10, SFTT1000, LMMono, txtt, "...-tt10").
-_MONO_FONT = re.compile(
+MONO_FONT = re.compile(
     r"(?i)mono|courier|consol|menlo|inconsolata|code|typewriter|(?:^|[+_-])[a-z]{0,3}tt\d"
 )
 _FIXED_PITCH = 1  # PDF font descriptor flag
@@ -54,7 +54,7 @@ def page_code(textpage: object, text: str) -> PageCode:
             continue
         pdfium_c.FPDFText_GetFontInfo(textpage, index, name, len(name), ctypes.byref(flags))
         if name.value not in known:
-            known[name.value] = bool(_MONO_FONT.search(name.value.decode("latin-1")))
+            known[name.value] = bool(MONO_FONT.search(name.value.decode("latin-1")))
         chars += 1
         mono += known[name.value] or bool(flags.value & _FIXED_PITCH)
     return found

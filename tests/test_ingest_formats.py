@@ -195,6 +195,36 @@ Marmots whistle.
 """
 
 
+def _docx_lines(lines: list[tuple[str, str | None]]) -> bytes:
+    """A DOCX of paragraphs, each ``(text, font)`` (``None``: the style's own)."""
+    import docx
+
+    document = docx.Document()
+    for text, font in lines:
+        run = document.add_paragraph().add_run(text)
+        run.font.name = font
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_word_paragraphs_in_a_typewriter_font_are_code() -> None:
+    data = _docx_lines(
+        [
+            ("To fit the model, type:", None),
+            ("> fit <- lm(y ~ x)", "Courier New"),
+            ("    > summary(fit)", "Consolas"),
+            ("It prints the coefficients.", None),
+        ]
+    )
+    block = load_bytes("fit.docx", data, LIMIT).blocks[0]
+    # the code's lines, its indentation kept; the prose is not code
+    assert [block.text[s:e] for s, e in block.code] == ["> fit <- lm(y ~ x)\n    > summary(fit)"]
+    # a document typed all in Courier is prose in that font: none of it is code
+    typed = _docx_lines([("Dear Sir,", "Courier New"), ("Thank you.", "Courier New")])
+    assert load_bytes("letter.docx", typed, LIMIT).blocks[0].code == []
+
+
 def test_markdown_indented_code_blocks_are_code() -> None:
     md = (
         "# Tool\n\nPack and check:\n\n    archive pack project/\n        --exclude build/\n\n"
