@@ -33,6 +33,22 @@ def test_lines_in_a_typewriter_face_are_code() -> None:
     assert [block.text[s:e] for s, e in block.code] == [code]
 
 
+def test_a_line_ending_in_the_texts_own_font_is_prose() -> None:
+    # "summary(fit)" in Courier, then "." in Helvetica: a sentence's end, not a line of code
+    pdf = FPDF()
+    pdf.add_page()
+    for pieces in [[("helvetica", PROSE)], [("courier", "summary(fit)"), ("helvetica", ".")]]:
+        for font, text in pieces:
+            pdf.set_font(font, size=11)
+            pdf.write(text=text)
+        pdf.ln()
+    pdf.set_font("courier", size=11)
+    pdf.write(text="> plot(fit)")
+    pdf.ln()
+    block = load_bytes("fit.pdf", bytes(pdf.output()), LIMIT).blocks[0]
+    assert [block.text[s:e] for s, e in block.code] == ["> plot(fit)"]
+
+
 def test_a_document_set_all_in_a_typewriter_face_has_no_code() -> None:
     # a text file printed to PDF in Courier: its prose is prose, wrapped lines and all
     lines = [("courier", PROSE), ("courier", "> summary(fit)"), ("helvetica", "Page 1")]
