@@ -317,8 +317,8 @@ def _blocks(
                     level = levels.get(style.get(f"{W}val") or "", 0) if style is not None else 0
                     if level and text:
                         flush(lines)
-                        path = path[: level - 1] + [text]
-                        titles.append(text)
+                        path = path[: level - 1] + [text.strip()]
+                        titles.append(text.strip())
                     elif text:
                         lines.append(text if coded else marker(el) + text)
                         code.append(coded)
