@@ -1,10 +1,10 @@
 """Which lines of a PDF page are set in a monospace font: code, commands, program output.
 
 A PDF's text has no sign of code but its font. PDFium names each character's font; a line
-whose every character is in a typewriter face (Courier, TeX's CMTT, any "Mono") is shown as
-code: its line ends kept, in a code block, never joined as wrapped prose. A document set
-mostly in such a face (a page of plain text printed to
-PDF) is prose in a monospace font, and none of its lines is taken for code.
+whose every word is in a typewriter face (Courier, TeX's CMTT, any "Mono") is shown as code:
+its line ends kept, in a code block, never joined as wrapped prose. A document set mostly in
+such a face (plain text printed to PDF) is prose in a monospace font, and none of its lines
+is taken for code.
 """
 
 from __future__ import annotations
