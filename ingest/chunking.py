@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from ingest.document import LoadedDocument
-from rag.chunks import ChunkMeta, heading_prefix
+from rag.chunks import ChunkMeta, clip_spans, heading_prefix
 from rag.sentences import sentence_spans
 from rag.tokens import count_tokens
 
@@ -83,7 +83,7 @@ def chunk_document(
                 pieces = _split(_splitter(fits, model_max, min(overlap, model_max // 8)), piece)
             for text, sub in pieces:
                 begin = offset + start + sub
-                code = _within(block.code, start + sub, len(text))
+                code = clip_spans(block.code, start + sub, len(text))
                 chunks.append(
                     Chunk(
                         text,
@@ -97,12 +97,6 @@ def chunk_document(
                 )
         offset += len(block.text) + 2
     return chunks
-
-
-def _within(spans: list[tuple[int, int]], start: int, length: int) -> list[tuple[int, int]]:
-    """The parts of ``spans`` inside ``[start, start + length)``, from ``start``."""
-    out = [(max(s - start, 0), min(e - start, length)) for s, e in spans]
-    return [(s, e) for s, e in out if s < e]
 
 
 def _splitter(

@@ -25,6 +25,20 @@ class LoadedDocument:
     blocks: list[Block]
 
 
+def line_spans(lines: list[str], flags: list[bool]) -> list[tuple[int, int]]:
+    """Where the flagged ``lines`` are in ``"\n".join(lines)``: each run of consecutive ones
+    as one span of whole lines (a block's lines of code, say)."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for line, flagged in zip(lines, flags, strict=True):
+        if flagged and spans and spans[-1][1] + 1 == at:
+            spans[-1] = (spans[-1][0], at + len(line))
+        elif flagged:
+            spans.append((at, at + len(line)))
+        at += len(line) + 1
+    return spans
+
+
 def or_headings(blocks: list[Block], titles: list[str]) -> list[Block]:
     """``blocks``, or, for a document of headings alone (a title-only record, an outline),
     one block of its headings' text: it has words to find, not "no readable text"."""

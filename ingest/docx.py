@@ -12,7 +12,7 @@ import io
 import re
 import zipfile
 
-from ingest.document import Block, LoadedDocument, or_headings
+from ingest.document import Block, LoadedDocument, line_spans, or_headings
 from ingest.errors import IngestError
 from ingest.pdf_code import MONO_FONT
 
@@ -210,19 +210,6 @@ def _is_code(paragraph: object, code_styles: set[str]) -> bool:
     )
 
 
-def _spans(lines: list[str], code: list[bool]) -> list[tuple[int, int]]:
-    """Where the code paragraphs are in ``"\n".join(lines)``: runs of whole lines."""
-    spans: list[tuple[int, int]] = []
-    at = 0
-    for line, coded in zip(lines, code, strict=True):
-        if coded and spans and spans[-1][1] + 1 == at:
-            spans[-1] = (spans[-1][0], at + len(line))
-        elif coded:
-            spans.append((at, at + len(line)))
-        at += len(line) + 1
-    return spans
-
-
 def _level(style: str) -> int:
     if style.lower() == "title":
         return 1
@@ -286,7 +273,7 @@ def _blocks(
 
     def flush(lines: list[str]) -> None:
         if any(line.strip() for line in lines):
-            spans = _spans(lines, code) if lines is not rows else []
+            spans = line_spans(lines, code) if lines is not rows else []
             blocks.append(Block("\n".join(lines), None, list(path), spans))
         lines.clear()
         if lines is not rows:

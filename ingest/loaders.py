@@ -16,6 +16,7 @@ from ingest.docx import load_docx
 from ingest.errors import IngestError
 from ingest.pdf import load_pdf
 from ingest.textdecode import decode_text
+from rag.chunks import clip_spans
 from rag.markdown import indented_blocks
 
 SUPPORTED = {
@@ -372,8 +373,7 @@ def _html_block(parts: list[tuple[str, str, bool]], path: list[str]) -> Block:
         text += part
     lead = len(text) - len(text.lstrip())
     text = text.strip()
-    code = [(max(s - lead, 0), min(e - lead, len(text))) for s, e in code]
-    return Block(text, None, list(path), [(s, e) for s, e in code if s < e])
+    return Block(text, None, list(path), clip_spans(code, lead, len(text)))
 
 
 def _load_csv(name: str, data: bytes) -> LoadedDocument:

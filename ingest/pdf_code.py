@@ -13,6 +13,8 @@ import ctypes
 import re
 from dataclasses import dataclass
 
+from ingest.document import line_spans
+
 # Typewriter faces by name: Courier, Consolas, Menlo, Inconsolata, DejaVu Sans Mono, any
 # "Mono" or "Code" face, TeX's tt fonts (CMTT10, SFTT1000, LMMono, txtt, "...-tt10").
 MONO_FONT = re.compile(
@@ -74,13 +76,5 @@ def code_lines(pages: list[PageCode]) -> list[set[str]]:
 
 def code_spans(text: str, lines: set[str]) -> list[tuple[int, int]]:
     """Where ``text`` (a block of a page) holds ``lines``: runs of whole lines."""
-    spans: list[tuple[int, int]] = []
-    at = 0
-    for line in text.split("\n"):
-        if line.strip() and line.strip() in lines:
-            if spans and spans[-1][1] + 1 == at:
-                spans[-1] = (spans[-1][0], at + len(line))
-            else:
-                spans.append((at, at + len(line)))
-        at += len(line) + 1
-    return spans
+    split = text.split("\n")
+    return line_spans(split, [bool(line.strip()) and line.strip() in lines for line in split])

@@ -9,6 +9,7 @@ the shift it gives sentence spans), and the JSON kept in the durable copy.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -17,6 +18,13 @@ HEADING_SEP = " > "
 MAX_PREFIX_CHARS = 120  # a long heading path must not crowd the text out of the model window
 
 Span = tuple[int, int]
+
+
+def clip_spans(spans: Iterable[Span], start: int, length: int) -> list[Span]:
+    """The parts of ``spans`` inside the window ``[start, start + length)``, as offsets into
+    that window (a block's code spans in one of its chunks, say)."""
+    clipped = [(max(s - start, 0), min(e - start, length)) for s, e in spans]
+    return [(s, e) for s, e in clipped if s < e]
 
 
 def heading_prefix(headings: tuple[str, ...] | list[str]) -> str:

@@ -39,7 +39,7 @@ from rag.fragments import (
 )
 from rag.lexical import tokenize
 from rag.passage import Passage
-from rag.render import fenced, images_as_text, wrapped
+from rag.render import fenced, images_as_text, inside, wrapped
 from rag.sentences import clean, is_code, is_table, sentence_spans
 
 MAX_SENTENCES = 4
@@ -400,7 +400,7 @@ def _lines(text: str, start: int, end: int, joins: set[int], code: Sequence[Span
             indent = _indent(text[i + 1 : end])
             at = i + 1
     pieces.append((at, indent, text[at:end]))
-    marked = [(any(s <= a < e for s, e in code), n, p) for a, n, p in pieces if p.strip()]
+    marked = [(inside(a, code), n, p) for a, n, p in pieces if p.strip()]
     least = {c: min((n for k, n, _ in marked if k == c), default=0) for c in (False, True)}
     return "\n".join(
         CODE_LINE + " " * (n - least[True]) + piece.strip().replace("\t", "    ")

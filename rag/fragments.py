@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from rag.chunks import ChunkRecord, chunk_id
+from rag.chunks import ChunkRecord, chunk_id, clip_spans
 from rag.sentences import is_code, sentence_spans
 
 # Loads chunks by id (Collection.load): neighbours are read only when a fragment needs one.
@@ -117,10 +117,9 @@ def window_code(
     meta = chunk.meta
     at = meta.char_start - max(window.find(chunk.text), 0)  # the window's document offset
     around = [chunk_id(meta.doc_id, meta.index + d) for d in (-1, 1)]
-    spans = []
-    for part in [chunk, *(neighbours[i] for i in around if i in neighbours)]:
-        for s, e in part.meta.code_spans:
-            s, e = part.meta.char_start + s - at, part.meta.char_start + e - at
-            if max(s, 0) < min(e, len(window)):
-                spans.append((max(s, 0), min(e, len(window))))
-    return sorted(spans)
+    parts = [chunk, *(neighbours[i] for i in around if i in neighbours)]
+    return sorted(
+        span
+        for part in parts
+        for span in clip_spans(part.meta.code_spans, at - part.meta.char_start, len(window))
+    )

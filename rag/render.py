@@ -101,13 +101,14 @@ def _marked(text: str, code: Sequence[tuple[int, int]]) -> Lines:
     out: Lines = []
     at = 0
     for line in text.splitlines(keepends=True):
-        out.append((_inside(at, code), line.rstrip("\r\n")))
+        out.append((inside(at, code), line.rstrip("\r\n")))
         at += len(line)
     return out
 
 
-def _inside(at: int, code: Sequence[tuple[int, int]]) -> bool:
-    return any(s <= at < e for s, e in code)
+def inside(at: int, spans: Sequence[tuple[int, int]]) -> bool:
+    """Whether offset ``at`` is inside one of ``spans`` (a line starting in code, say)."""
+    return any(s <= at < e for s, e in spans)
 
 
 def _runs(lines: Lines) -> list[tuple[bool, list[str]]]:
@@ -143,7 +144,7 @@ def _reflowed(text: str, fill: float, code: Sequence[tuple[int, int]]) -> Lines:
         if at - 1 in joins:
             out[-1] = (False, out[-1][1].rstrip() + " " + line.strip())
         else:
-            out.append((_inside(at, code), line))
+            out.append((inside(at, code), line))
         at += len(line) + 1
     return out
 
@@ -160,7 +161,7 @@ def wrapped(text: str, fill: float = 0.75, code: Sequence[tuple[int, int]] = ())
     """
     lines = text.split("\n")
     starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-    coded = [_inside(at, code) for at in starts]
+    coded = [inside(at, code) for at in starts]
     width = _full_width([line for line, c in zip(lines, coded, strict=True) if not c])
     if not width:
         return set()
