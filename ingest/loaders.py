@@ -7,7 +7,7 @@ import io
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import PurePath
 from typing import Any
 
@@ -293,16 +293,26 @@ _BLOCK_TAGS = [
     "form",
     "nav",
     "address",
+    "dl",
+    "details",
+    "summary",
+    "figure",
+    "fieldset",
+    "legend",
+    "button",
+    "option",
 ]
 _SKIP_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
 
 
 def _load_html(name: str, data: bytes) -> LoadedDocument:
-    from bs4 import BeautifulSoup, NavigableString
+    from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(name, data), "html.parser")
-    for tag in soup.find_all(_SKIP_TAGS):
+    for tag in soup.find_all(_SKIP_TAGS) + _permalinks(soup):
         tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with("\n")  # a line break separates the words on either side
     chrome = _page_chrome(soup)
     if sum(len(t.get_text(strip=True)) for t in chrome) < len(soup.get_text(strip=True)):
         for tag in chrome:  # unless it is all there is
@@ -311,12 +321,11 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
     path: list[str] = []
     parts: list[tuple[str, str, bool]] = []  # (separator, text, preformatted)
     last_block: object = None
-    for node in soup.find_all(string=True):
-        if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
-            continue
+    space = False  # whitespace since the last text: words of inline tags are not glued
+    for node, pre in _html_texts(soup):
         heading = node.find_parent(_HEADING_TAG)
-        pre = node.find_parent("pre") is not None
-        text = _pre_lines(str(node)) if pre else " ".join(str(node).split())
+        raw = pre.get_text() if pre is not None else str(node)
+        text = _pre_lines(raw) if pre is not None else " ".join(raw.split())
         if heading is not None:
             if parts:
                 blocks.append(_html_block(parts, path))
@@ -326,15 +335,48 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
             path = path[: level - 1] + [title]
             continue
         if text:
-            block = node.find_parent(_BLOCK_TAGS)
-            new_line = block is not last_block or (pre and str(node).lstrip(" \t")[:1] == "\n")
-            parts.append(("\n" if new_line and parts else " ", text, pre))
+            block = pre if pre is not None else node.find_parent(_BLOCK_TAGS)
+            glued = not (space or raw[:1].isspace())
+            separator = "\n" if block is not last_block else "" if glued else " "
+            parts.append((separator if parts else "", text, pre is not None))
             last_block = block
+        space = not text or raw[-1:].isspace()
     if parts:
         blocks.append(_html_block(parts, path))
     # a page of headings alone: read them again only then, not for every page
     titles = [] if blocks else [" ".join(h.get_text(" ").split()) for h in soup(_HEADING_TAG)]
     return LoadedDocument(name, "html", 0, or_headings(blocks, titles))
+
+
+def _html_texts(soup: Any) -> Iterator[tuple[Any, Any]]:
+    """The page's text nodes in order, each with its ``<pre>`` (or ``None``); a ``<pre>``
+    comes once, as a whole: highlighted code (Sphinx, MkDocs: Pygments) is a ``<span>`` per
+    token, with the line ends between them in text nodes of their own."""
+    from bs4 import NavigableString
+
+    done: object = None
+    for node in soup.find_all(string=True):
+        if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
+            continue
+        pre = node.find_parent("pre")
+        if pre is None or pre is not done:
+            yield node, pre
+        done = pre if pre is not None else done
+
+
+def _permalinks(soup: Any) -> list[Any]:
+    """The "¶" links a documentation generator puts after each heading and definition
+    (Sphinx, MkDocs; Docusaurus's is a zero-width space): in a heading path,
+    "4.1. if Statements ¶"."""
+    return [
+        a
+        for a in soup.find_all("a", href=True)
+        if a["href"].startswith("#")
+        and ("headerlink" in a.get("class", []) or a.get_text().strip(" \n\t\u200b") in _MARKS)
+    ]
+
+
+_MARKS = {"", "¶", "#", "§", "🔗"}  # what such a link shows
 
 
 def _pre_lines(text: str) -> str:
@@ -344,13 +386,14 @@ def _pre_lines(text: str) -> str:
 
 def _page_chrome(soup: Any) -> list[Any]:
     """The site around the page's content: navigation, and a header or footer of the page
-    (not one of an article or section, and not a header holding the page's title). Indexed,
-    "Home | About us | Login" became a passage, and a footer's "Copyright 2024" was quoted
-    as part of the section before it."""
+    (a tag, or a ``div`` of class or id "footer"; not one of an article or section, and not
+    a header holding the page's title). Indexed, "Home | About us | Login" became a passage,
+    and a footer's "Copyright 2024" was quoted as part of the section before it."""
     chrome = soup.find_all("nav") + soup.find_all(
         attrs={"role": ["navigation", "banner", "contentinfo"]}
     )
-    for tag in soup.find_all(["header", "footer"]):
+    footers = soup.find_all(class_="footer") + soup.find_all(id="footer")  # Sphinx's
+    for tag in soup.find_all(["header", "footer"]) + footers:
         inside = tag.find_parent(["article", "main", "section"]) is not None
         titled = tag.name == "header" and tag.find(_HEADING_TAG) is not None
         if not inside and not titled:

@@ -339,6 +339,46 @@ def test_html_preformatted_text_keeps_its_lines() -> None:
     assert ChunkMeta.from_json(meta.to_json()) == meta and meta.code_spans
 
 
+def test_a_sphinx_page_reads_as_its_reader_sees_it() -> None:
+    # A real generated page (Python's tutorial). Its highlighted code is a <span> per token
+    # with the line ends in text nodes between them: it was indexed and quoted as
+    # ">>> if the_world_is_flat : ... print ( ...", one line. Each heading path ended in the
+    # page's "¶" link, and the site's footer ("© Copyright 2001-...") ran on from the
+    # last section's text.
+    data = (PDFS / "python-tutorial-interpreter.html").read_bytes()
+    doc = load_bytes("interpreter.html", data, LIMIT)
+    session = (
+        ">>> the_world_is_flat = True\n>>> if the_world_is_flat:\n"
+        '...     print("Be careful not to fall off!")\n...\nBe careful not to fall off!'
+    )
+    block = next(b for b in doc.blocks if "the_world_is_flat" in b.text)
+    assert session in block.text
+    assert session in [block.text[s:e] for s, e in block.code]  # and it is code
+    assert block.headings == [
+        "2. Using the Python Interpreter",
+        "2.1. Invoking the Interpreter",
+        "2.1.2. Interactive Mode",
+    ]
+    assert not any("¶" in h for b in doc.blocks for h in b.headings)
+    text = "\n".join(b.text for b in doc.blocks)
+    assert "Copyright" not in text and "Sphinx" not in text
+    assert doc.blocks[-1].text.endswith("a simultaneously installed Python 2.x executable.")
+    # inline tags are words of the sentence, not words apart: "(E.g., /usr/local/python is"
+    assert "in command, analogous to the shell’s -c option." in text
+    assert "quit()." in text and "( E.g." not in text
+
+
+def test_html_inline_tags_join_as_the_browser_shows_them() -> None:
+    html = (
+        '<body><h1>Title<a class="hash-link" href="#title">\u200b</a></h1>'
+        "<p>Call <code>f</code>(x), not (<code>g</code>).<br>Next line"
+        "<b>bold</b>end.</p><details><summary>More</summary>Hidden text</details></body>"
+    )
+    doc = load_bytes("inline.html", html.encode(), LIMIT)
+    assert doc.blocks[0].headings == ["Title"]  # Docusaurus's heading link: a zero-width space
+    assert doc.blocks[0].text == "Call f(x), not (g). Next lineboldend.\nMore\nHidden text"
+
+
 def test_csv_rows_are_records_with_their_header() -> None:
     doc = load_bytes("people.csv", b"name,city\nAda,London\nGrace,Arlington\n", LIMIT)
     assert [b.text for b in doc.blocks] == [
