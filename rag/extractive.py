@@ -389,7 +389,7 @@ def _lines(text: str, start: int, end: int, joins: set[int], code: Sequence[Span
     to the least indented) kept as no-break spaces, which Markdown does not drop. A line
     starting inside ``code`` is kept as written, marked with :data:`CODE_LINE`, its
     indentation (relative to the least indented line of code) as spaces: it is shown in a
-    code block."""
+    code block. Lines of code before the first line of prose are left out."""
     pieces: list[tuple[int, int, str]] = []
     line_start = text.rfind("\n", 0, start) + 1
     indent = _indent(text[line_start:])  # its line's, where the sentence starts mid-line too
@@ -401,6 +401,10 @@ def _lines(text: str, start: int, end: int, joins: set[int], code: Sequence[Span
             at = i + 1
     pieces.append((at, indent, text[at:end]))
     marked = [(inside(a, code), n, p) for a, n, p in pieces if p.strip()]
+    while len(marked) > 1 and marked[0][0] and not all(c for c, _, _ in marked):
+        # Code before the sentence's prose is the tail of the example above it (a session's
+        # last output line, "''"): only the sentence segmenter joined them.
+        marked.pop(0)
     least = {c: min((n for k, n, _ in marked if k == c), default=0) for c in (False, True)}
     return "\n".join(
         CODE_LINE + " " * (n - least[True]) + piece.strip().replace("\t", "    ")

@@ -514,6 +514,25 @@ def test_preformatted_lines_of_an_html_page_are_code_in_the_quote(local: Docent)
     assert "<blockquote>" in html and html.count("<blockquote>") == 1  # no nested quote
 
 
+FILE_PAGE = """<html><body><h1>Reading files</h1>
+<p>Calling f.read() returns the contents of the file as one string.</p>
+<pre>'This is the entire file.\\n'</pre>
+<p>For reading lines from a file, you can loop over the file object.</p>
+</body></html>"""
+
+
+def test_the_last_line_of_an_example_is_not_quoted_with_the_next_sentence(
+    local: Docent,
+) -> None:
+    # No full stop ends a <pre>, so its last line and the prose after it are one sentence
+    # to the segmenter (on Python's tutorial, a chunk began with a session's last output
+    # line, "''"): the quote began with that line, a code block of its own, not the answer.
+    assert ingest(local, ("files.html", FILE_PAGE.encode())) == ["indexed"]
+    _, text = _offline(local, "How do I loop over the lines of a file?")
+    assert "\n> For reading lines from a file, you can loop over the file object. [1]" in text
+    assert "entire file" not in text
+
+
 def test_a_table_of_contents_line_is_not_quoted_over_the_text(embedder: Embedder) -> None:
     # R-intro's contents page names "Least squares fitting and the QR decomposition", so its
     # line ranks with the section itself; quoted, it answered with ". . . . . 26".
