@@ -14,6 +14,7 @@ from typing import Any
 from ingest.document import Block, LoadedDocument, or_headings
 from ingest.docx import load_docx
 from ingest.errors import IngestError
+from ingest.myst import as_commonmark
 from ingest.pdf import load_pdf
 from ingest.textdecode import decode_text
 from rag.chunks import clip_spans
@@ -104,6 +105,7 @@ def _load_markdown(name: str, data: bytes) -> LoadedDocument:
 
     text = decode_text(name, data)
     front, text = front_matter(text)
+    text = as_commonmark(text)  # MyST's notes are prose, not code blocks
     lines = text.split("\n")
     tokens = MarkdownIt("commonmark").parse(text)
     blocks: list[Block] = [Block(front)] if front else []
@@ -186,8 +188,11 @@ def _load_rst(name: str, data: bytes) -> LoadedDocument:
     return LoadedDocument(name, "text", 0, or_headings(blocks, titles))
 
 
-# What introduces a literal block: a paragraph ending "::", or a code directive.
-_RST_LITERAL = re.compile(r"::[ \t]*$|^\s*\.\.\s+(?:code-block|code|sourcecode)::")
+# What introduces a literal block: a paragraph ending "::", or a code directive. Any other
+# directive ends its name with "::" too, and its body is prose (".. note::", ".. warning::").
+_RST_LITERAL = re.compile(r"::[ \t]*$")
+_RST_DIRECTIVE = re.compile(r"^\s*\.\.\s+([\w:-]+?)::")
+_RST_CODE_DIRECTIVES = {"code-block", "code", "sourcecode", "parsed-literal", "testcode"}
 _DOCTEST = re.compile(r"^\s*>>>(?:\s|$)")  # a doctest block runs to the next blank line
 
 
@@ -206,7 +211,7 @@ def rst_code(text: str) -> list[tuple[int, int]]:
 
     i = 0
     while i < len(lines):
-        if _RST_LITERAL.search(lines[i]):
+        if _rst_literal(lines[i]):
             base = _indent_of(lines[i])
             j = i + 1
             while j < len(lines) and (not lines[j].strip() or _is_option(lines[j], base)):
@@ -226,6 +231,14 @@ def rst_code(text: str) -> list[tuple[int, int]]:
         else:
             i += 1
     return spans
+
+
+def _rst_literal(line: str) -> bool:
+    """Whether the lines indented under ``line`` are a literal block."""
+    directive = _RST_DIRECTIVE.match(line)
+    if directive:
+        return directive.group(1).lower() in _RST_CODE_DIRECTIVES
+    return _RST_LITERAL.search(line) is not None
 
 
 def _indent_of(line: str) -> int:

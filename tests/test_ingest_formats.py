@@ -13,6 +13,7 @@ from ingest.pipeline import Progress, Source, ingest_sources
 from rag.chunks import ChunkMeta
 from rag.config import Settings
 from rag.embeddings import Embedder
+from rag.sentences import is_code, sentence_spans
 from rag.system import Docent
 from tests.conftest import PDFS
 from tests.helpers import FACTS, make_docx, make_pdf
@@ -241,7 +242,9 @@ def test_rst_literal_and_doctest_blocks_are_code() -> None:
     rst = (
         "To check the tree, type::\n\n    stylecheck --all src/\n        --report r.txt\n\n"
         "It stops.\n\n.. code-block:: python\n   :linenos:\n\n   x = 1\n   print(x)\n\n"
-        "In a session:\n\n>>> 1 + 1\n2\n\nDone, with an ending colon: and no block."
+        "In a session:\n\n>>> 1 + 1\n2\n\nDone, with an ending colon: and no block.\n\n"
+        # a directive's name ends in "::" too; a note's body is prose, not a literal block
+        ".. note::\n\n   Back up first.\n\n.. Warning:: Not as root.\n\n   Nor as anyone else.\n"
     )
     block = load_bytes("guide.rst", rst.encode(), LIMIT).blocks[0]
     assert [block.text[s:e] for s, e in block.code] == [
@@ -249,6 +252,30 @@ def test_rst_literal_and_doctest_blocks_are_code() -> None:
         "   x = 1\n   print(x)",
         ">>> 1 + 1\n2",
     ]
+
+
+def test_myst_notes_are_prose_and_its_code_stays_code() -> None:
+    # MyST (Sphinx's Markdown, as in pip's docs) writes a note as a fenced block named in
+    # braces: read as CommonMark it was code, indexed and quoted as a code block.
+    md = (
+        "# Auth\n\nCredentials come from the URL.\n```{note}\n:class: dropdown\n"
+        "Only ASCII is allowed in `.netrc` files.\n```\n\n```{versionadded} 10.0\n```\n\n"
+        ":::{warning}\nNever commit a password.\n:::\n\n```{admonition} Keyring\n"
+        "Keyring support comes from {pypi}`keyring`.\n```\n\n```{code-block} bash\n"
+        "pip install keyring\n```\n\n```{toctree}\nindex\n```\n"
+    )
+    (block,) = load_bytes("auth.md", md.encode(), LIMIT).blocks
+    assert block.text == (
+        "Credentials come from the URL.\n\nNote:\nOnly ASCII is allowed in `.netrc` files."
+        "\n\nNew in version 10.0.\n\nWarning:\nNever commit a password.\n\nKeyring:\n"
+        "Keyring support comes from `keyring`.\n\n```{code-block} bash\npip install keyring"
+        "\n```\n\n```{toctree}\nindex\n```"
+    )
+    spans = sentence_spans(block.text)
+    code = [block.text[s:e] for s, e in spans if is_code(block.text[s:e])]
+    assert code == ["```{code-block} bash\npip install keyring\n```", "```{toctree}\nindex\n```"]
+    plain = "Not MyST: {braces} stay, and so does ```{note}``` inline.\n"
+    assert load_bytes("plain.md", plain.encode(), LIMIT).blocks[0].text == plain.strip()
 
 
 def test_rst_sections_become_headings() -> None:
