@@ -16,6 +16,7 @@ from ingest.docx import load_docx
 from ingest.errors import IngestError
 from ingest.myst import as_commonmark
 from ingest.pdf import load_pdf
+from ingest.rst_markup import markup_as_text
 from ingest.textdecode import decode_text
 from rag.chunks import clip_spans
 from rag.markdown import indented_blocks
@@ -155,8 +156,9 @@ _RST_RULE = re.compile(r"""([=\-`:'"~^_*+#<>.])\1{2,}[ \t]*""")
 def _load_rst(name: str, data: bytes) -> LoadedDocument:
     """reStructuredText (Sphinx, Python packages' docs): blocks between section titles, as
     for Markdown; a title's level is the order in which its adornment style first appears,
-    as docutils ranks them. The text is kept as written and read as plain text (kind ``text``)."""
-    lines = decode_text(name, data).split("\n")
+    as docutils ranks them. The text is kept as written, less its markup
+    (:mod:`ingest.rst_markup`), and read as plain text (kind ``text``)."""
+    lines = markup_as_text(decode_text(name, data).split("\n"))
     blocks: list[Block] = []
     styles: list[tuple[str, bool]] = []  # (adornment character, overlined), in order of use
     path: list[str] = []

@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 from rag.markdown import map_prose
 
 # Directives whose body is prose, and the words that lead it.
-_LABELS = {
+LABELS = {
     "note": "Note:",
     "warning": "Warning:",
     "tip": "Tip:",
@@ -31,7 +31,7 @@ _LABELS = {
     "seealso": "See also:",
     "todo": "To do:",
 }
-_VERSIONS = {
+VERSIONS = {
     "versionadded": "New in version {}.",
     "versionchanged": "Changed in version {}.",
     "deprecated": "Deprecated since version {}.",
@@ -100,10 +100,10 @@ def _prose(info: str, body: str) -> list[str] | None:
     if not match:
         return None
     name, argument = match.group(1).lower(), match.group(2).strip()
-    if name in _VERSIONS:
-        lead = _VERSIONS[name].format(argument) if argument else ""
-    elif name in _LABELS:
-        lead = " ".join(filter(None, [_LABELS[name], argument]))
+    if name in VERSIONS:
+        lead = VERSIONS[name].format(argument) if argument else ""
+    elif name in LABELS:
+        lead = " ".join(filter(None, [LABELS[name], argument]))
     elif name == "admonition":  # its argument is its title
         lead = f"{argument}:" if argument else ""
     else:

@@ -171,7 +171,7 @@ def wrapped(text: str, fill: float = 0.75, code: Sequence[tuple[int, int]] = ())
         if joining and not c and line.strip() and not _STARTS_ITS_OWN.match(line):
             joins.add(at - 1)
         joining = not c and width >= _MIN_WIDTH and len(line.rstrip()) >= fill * width
-        joining = joining and not _ENDS_ITS_OWN.search(line) and "  " not in line.strip()
+        joining = joining and not _ENDS_ITS_OWN.search(line) and not _COLUMNS.search(line.strip())
     return joins
 
 
@@ -204,6 +204,9 @@ _PROSE_WIDTH = 60  # a full line of a page's prose is wider (code and table rows
 # A list item, or a line of code: "#include", "{", "// a comment", "x <- f(y);".
 _STARTS_ITS_OWN = re.compile(r"^\s*(?:(?:[•◦▪·*\-–−]|\d{1,3}[.)]|[a-z][.)])\s|[#{}]|//|.*[;{]\s*$)")
 _ENDS_ITS_OWN = re.compile(r"[:;{}]\s*$")  # a lead-in, or a line of code
+# Two spaces between words set a table's columns apart; after a full stop they are a
+# typist's sentence spacing ("will be kept.  This option is empty by default.").
+_COLUMNS = re.compile(r"(?<![.!?])  ")
 
 
 def _indented(line: str) -> str:

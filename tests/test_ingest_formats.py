@@ -278,6 +278,28 @@ def test_myst_notes_are_prose_and_its_code_stays_code() -> None:
     assert load_bytes("plain.md", plain.encode(), LIMIT).blocks[0].text == plain.strip()
 
 
+def test_rst_markup_is_read_as_the_text_it_shows() -> None:
+    # As in pip's docs: a hyperlink target, a comment, a custom directive with options and
+    # roles were indexed and quoted as written (".. _`FileLogging`:" was an answer's quote).
+    rst = (
+        ".. _`FileLogging`:\n\nFile logging\n============\n\n"
+        "pip offers the :ref:`--log <--log>` option; see :doc:`../topics/configuration`\n"
+        "and :py:func:`~logging.basicConfig`.\n\n"
+        ".. This comment is for the editors,\n   over two lines.\n\n"
+        ".. toctree::\n   :maxdepth: 2\n\n   install\n\n"
+        ".. versionadded:: 20.1\n\n.. warning:: The log grows forever.\n\n"
+        ".. [1] A footnote stays.\n\n.. code-block:: shell\n\n   pip --log pip.log install x\n"
+    )
+    (block,) = load_bytes("pip.rst", rst.encode(), LIMIT).blocks
+    assert block.headings == ["File logging"]
+    assert block.text.split() == (
+        "pip offers the --log option; see ../topics/configuration and logging.basicConfig. "
+        "install New in version 20.1. Warning: The log grows forever. [1] A footnote stays. "
+        ".. code-block:: shell pip --log pip.log install x"
+    ).split()
+    assert [block.text[s:e] for s, e in block.code] == ["   pip --log pip.log install x"]
+
+
 def test_rst_sections_become_headings() -> None:
     doc = load_bytes("guide.rst", RST.encode(), LIMIT)
     assert doc.kind == "text"

@@ -235,6 +235,9 @@ def test_only_wrapped_prose_is_rejoined() -> None:
     assert reflow(f"{wide} as follows:\n{wide}") == [f"{wide} as follows:", wide]
     assert reflow(f"{wide}\n• an item\n{wide};\n{{") == [wide, "• an item", f"{wide};", "{"]
     assert reflow("Region  Hives\nAlps    1200") == ["Region  Hives", "Alps    1200"]
+    # two spaces after a full stop are a typist's sentence spacing, not a table's columns
+    typed = f"{wide} kept.  This log appends\nto previous logging."
+    assert reflow(typed) == [typed.replace("\n", " ")]
     # Two lines of prose over eleven of R code and output: the code's longest lines are not
     # the page's width, so they are not taken for wrapped prose and joined.
     prose = ["The model we have just fitted is the Michaelis-Menten model, so we can" + " x" * 10]
