@@ -401,16 +401,19 @@ def _pre_lines(text: str) -> str:
 
 def _page_chrome(soup: Any) -> list[Any]:
     """The site around the page's content: navigation, and a header or footer of the page
-    (a tag, or a ``div`` of class or id "footer"; not one of an article or section, and not
-    a header holding the page's title). Indexed, "Home | About us | Login" became a passage,
-    and a footer's "Copyright 2024" was quoted as part of the section before it."""
+    (a tag, or a ``div`` of class or id "header" or "footer", as Sphinx and Texinfo write
+    them; not one of an article or section, and not a header holding the page's title).
+    Indexed, "Home | About us | Login" became a passage, a footer's "Copyright 2024" was
+    quoted as part of the section before it, and each GNU manual's page began with its
+    "Next: Simple Example, Up: Using libffi [Index]"."""
     chrome = soup.find_all("nav") + soup.find_all(
         attrs={"role": ["navigation", "banner", "contentinfo"]}
     )
-    footers = soup.find_all(class_="footer") + soup.find_all(id="footer")  # Sphinx's
-    for tag in soup.find_all(["header", "footer"]) + footers:
+    named = soup.find_all(class_=["header", "footer"]) + soup.find_all(id=["header", "footer"])
+    for tag in soup.find_all(["header", "footer"]) + named:
         inside = tag.find_parent(["article", "main", "section"]) is not None
-        titled = tag.name == "header" and tag.find(_HEADING_TAG) is not None
+        header = tag.name == "header" or "header" in [tag.get("id"), *tag.get("class", [])]
+        titled = header and tag.find(_HEADING_TAG) is not None
         if not inside and not titled:
             chrome.append(tag)
     ids = {id(t) for t in chrome}

@@ -353,12 +353,16 @@ def test_html_leaves_out_the_site_around_the_page() -> None:
         "<p>By Ann</p></header><h2>Install</h2><p>Run the installer.</p>"
         "<footer><p>Article footnote kept.</p></footer></article></main>"
         "<div role='contentinfo'>Cookie settings</div><footer>Copyright 2024 Widget Corp.</footer>"
+        # Texinfo's (GNU manuals) and Sphinx's: a div of class "header" or "footer"
+        "<div class='section'><div class='header'><p>Next: Setup, Up: Widget [Index]</p></div>"
+        "<p>A texinfo page's text.</p></div><div class='footer'>Created using Sphinx.</div>"
         "</body>"
     )
     doc = load_bytes("page.html", html.encode(), LIMIT)
     text = "\n".join(b.text for b in doc.blocks)
-    for chrome in ("Home", "Login", "Blog", "Cookie", "Copyright"):
+    for chrome in ("Home", "Login", "Blog", "Cookie", "Copyright", "Next:", "Sphinx"):
         assert chrome not in text
+    assert "A texinfo page's text." in text
     assert "By Ann" in text and "Run the installer." in text and "Article footnote kept." in text
     only = load_bytes("nav.html", b"<nav><p>Only a menu here.</p></nav>", LIMIT)
     assert [b.text for b in only.blocks] == ["Only a menu here."]  # all there is: kept
