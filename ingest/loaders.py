@@ -402,13 +402,15 @@ def _pre_lines(text: str) -> str:
 def _page_chrome(soup: Any) -> list[Any]:
     """The site around the page's content: navigation, and a header or footer of the page
     (a tag, or a ``div`` of class or id "header" or "footer", as Sphinx and Texinfo write
-    them; not one of an article or section, and not a header holding the page's title).
+    them; not one of an article or section, and not a header holding the page's title),
+    and Sphinx's tables of contents (quoted, they answered with "Lambda Expressions 4.8.7.").
     Indexed, "Home | About us | Login" became a passage, a footer's "Copyright 2024" was
     quoted as part of the section before it, and each GNU manual's page began with its
     "Next: Simple Example, Up: Using libffi [Index]"."""
     chrome = soup.find_all("nav") + soup.find_all(
         attrs={"role": ["navigation", "banner", "contentinfo"]}
     )
+    chrome += soup.find_all(class_="toctree-wrapper")  # Sphinx's table of contents
     named = soup.find_all(class_=["header", "footer"]) + soup.find_all(id=["header", "footer"])
     for tag in soup.find_all(["header", "footer"]) + named:
         inside = tag.find_parent(["article", "main", "section"]) is not None

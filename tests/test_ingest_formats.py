@@ -356,11 +356,13 @@ def test_html_leaves_out_the_site_around_the_page() -> None:
         # Texinfo's (GNU manuals) and Sphinx's: a div of class "header" or "footer"
         "<div class='section'><div class='header'><p>Next: Setup, Up: Widget [Index]</p></div>"
         "<p>A texinfo page's text.</p></div><div class='footer'>Created using Sphinx.</div>"
+        "<div class='toctree-wrapper compound'><ul><li><a href='install.html'>1. Install</a>"
+        "</li></ul></div>"
         "</body>"
     )
     doc = load_bytes("page.html", html.encode(), LIMIT)
     text = "\n".join(b.text for b in doc.blocks)
-    for chrome in ("Home", "Login", "Blog", "Cookie", "Copyright", "Next:", "Sphinx"):
+    for chrome in ("Home", "Login", "Blog", "Cookie", "Copyright", "Next:", "Sphinx", "1."):
         assert chrome not in text
     assert "A texinfo page's text." in text
     assert "By Ann" in text and "Run the installer." in text and "Article footnote kept." in text
