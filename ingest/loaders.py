@@ -373,7 +373,8 @@ def _html_texts(soup: Any) -> Iterator[tuple[Any, Any]]:
     for node in soup.find_all(string=True):
         if not isinstance(node, NavigableString) or type(node).__name__ in {"Comment", "Doctype"}:
             continue
-        pre = node.find_parent("pre")
+        pres = node.find_parents("pre")
+        pre = pres[-1] if pres else None  # the outermost: a <pre> inside one is its text
         if pre is None or pre is not done:
             yield node, pre
         done = pre if pre is not None else done

@@ -429,6 +429,8 @@ def test_html_inline_tags_join_as_the_browser_shows_them() -> None:
         "<p>Call <code>f</code>(x), not (<code>g</code>).<br>Next line"
         "<b>bold</b>end.</p><details><summary>More</summary>Hidden text</details></body>"
     )
+    nested = load_bytes("nested.html", b"<pre>outer <pre>inner\nline</pre> tail</pre>", LIMIT)
+    assert nested.blocks[0].text == "outer inner\nline tail"  # once, not the inner twice
     doc = load_bytes("inline.html", html.encode(), LIMIT)
     assert doc.blocks[0].headings == ["Title"]  # Docusaurus's heading link: a zero-width space
     assert doc.blocks[0].text == "Call f(x), not (g). Next lineboldend.\nMore\nHidden text"
