@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from ingest.docx import load_docx
 from ingest.errors import IngestError
 from ingest.myst import as_commonmark
 from ingest.pdf import load_pdf
-from ingest.rst_markup import markup_as_text
+from ingest.rst import load_rst
 from ingest.textdecode import decode_text
 from rag.chunks import clip_spans
 from rag.markdown import indented_blocks
@@ -147,138 +146,6 @@ def front_matter(text: str) -> tuple[str, str]:
 
 def _load_text(name: str, data: bytes) -> LoadedDocument:
     return LoadedDocument(name, "text", 0, [Block(decode_text(name, data))])
-
-
-# A section title's underline (and optional overline): one punctuation character repeated.
-_RST_RULE = re.compile(r"""([=\-`:'"~^_*+#<>.])\1{2,}[ \t]*""")
-
-
-def _load_rst(name: str, data: bytes) -> LoadedDocument:
-    """reStructuredText (Sphinx, Python packages' docs): blocks between section titles, as
-    for Markdown; a title's level is the order in which its adornment style first appears,
-    as docutils ranks them. The text is kept as written, less its markup
-    (:mod:`ingest.rst_markup`), and read as plain text (kind ``text``)."""
-    lines = markup_as_text(decode_text(name, data).split("\n"))
-    blocks: list[Block] = []
-    styles: list[tuple[str, bool]] = []  # (adornment character, overlined), in order of use
-    path: list[str] = []
-    titles: list[str] = []
-    body: list[str] = []
-
-    def flush() -> None:
-        text = "\n".join(body).strip("\n")
-        if text.strip():
-            blocks.append(Block(text, None, list(path), rst_code(text)))
-        body.clear()
-
-    i = 0
-    while i < len(lines):
-        title = _rst_title(lines, i)
-        if title is None:
-            body.append(lines[i])
-            i += 1
-            continue
-        text, style, used = title
-        flush()
-        if style not in styles:
-            styles.append(style)
-        level = styles.index(style)
-        path = path[:level] + [text]
-        titles.append(text)
-        i += used
-    flush()
-    return LoadedDocument(name, "text", 0, or_headings(blocks, titles))
-
-
-# What introduces a literal block: a paragraph ending "::", or a code directive. Any other
-# directive ends its name with "::" too, and its body is prose (".. note::", ".. warning::").
-_RST_LITERAL = re.compile(r"::[ \t]*$")
-_RST_DIRECTIVE = re.compile(r"^\s*\.\.\s+([\w:-]+?)::")
-_RST_CODE_DIRECTIVES = {"code-block", "code", "sourcecode", "parsed-literal", "testcode"}
-_DOCTEST = re.compile(r"^\s*>>>(?:\s|$)")  # a doctest block runs to the next blank line
-
-
-def rst_code(text: str) -> list[tuple[int, int]]:
-    """Where ``text`` (reStructuredText) holds code: literal blocks (the lines indented
-    under a "::" or a code directive, its options skipped) and doctest blocks (">>> ")."""
-    lines = text.split("\n")
-    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-    spans: list[tuple[int, int]] = []
-
-    def span(first: int, end: int) -> None:
-        while end > first and not lines[end - 1].strip():
-            end -= 1
-        if end > first:
-            spans.append((starts[first], starts[end - 1] + len(lines[end - 1])))
-
-    i = 0
-    while i < len(lines):
-        if _rst_literal(lines[i]):
-            base = _indent_of(lines[i])
-            j = i + 1
-            while j < len(lines) and (not lines[j].strip() or _is_option(lines[j], base)):
-                j += 1
-            k = j
-            while k < len(lines) and (not lines[k].strip() or _indent_of(lines[k]) > base):
-                k += 1
-            if j < len(lines) and _indent_of(lines[j]) > base:
-                span(j, k)
-            i = max(k, i + 1)
-        elif _DOCTEST.match(lines[i]):
-            k = i
-            while k < len(lines) and lines[k].strip():
-                k += 1
-            span(i, k)
-            i = k
-        else:
-            i += 1
-    return spans
-
-
-def _rst_literal(line: str) -> bool:
-    """Whether the lines indented under ``line`` are a literal block."""
-    directive = _RST_DIRECTIVE.match(line)
-    if directive:
-        return directive.group(1).lower() in _RST_CODE_DIRECTIVES
-    return _RST_LITERAL.search(line) is not None
-
-
-def _indent_of(line: str) -> int:
-    return len(line) - len(line.lstrip(" \t"))
-
-
-def _is_option(line: str, base: int) -> bool:
-    """A code directive's option line (":linenos:"), indented under it."""
-    return _indent_of(line) > base and line.strip().startswith(":") and line.strip() != "::"
-
-
-def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | None:
-    """``(title, style, lines used)`` if a section title starts at line ``i``: a text line
-    under an overline and over an underline of one character (it may be inset), or a text
-    line over one after a blank line. Only the overlined title may start past the first
-    column (an indented line is a quote or code), and the rule is at least as long as the
-    title (docutils warns below that, and a shorter rule under prose is more often a table
-    or a transition than a title)."""
-
-    def rule(j: int) -> str | None:
-        match = _RST_RULE.fullmatch(lines[j]) if 0 <= j < len(lines) else None
-        return match.group(1) if match else None
-
-    def text(j: int, inset: bool = False) -> str | None:
-        line = lines[j] if j < len(lines) else ""
-        ok = line.strip() and (inset or not line[0].isspace()) and rule(j) is None
-        return line.strip() if ok else None
-
-    over = rule(i)
-    if over and text(i + 1, inset=True) is not None and rule(i + 2) == over:
-        title = text(i + 1, inset=True) or ""
-        if len(lines[i + 2].rstrip()) >= len(title):
-            return title, (over, True), 3
-    if text(i) is not None and (under := rule(i + 1)) and (i == 0 or not lines[i - 1].strip()):
-        title = text(i) or ""
-        if len(lines[i + 1].rstrip()) >= len(title):
-            return title, (under, False), 2
-    return None
 
 
 _HEADING_TAG = re.compile(r"^h([1-6])$")
@@ -469,7 +336,7 @@ _LOADERS: dict[str, Callable[[str, bytes], LoadedDocument]] = {
     "pdf": load_pdf,
     "markdown": _load_markdown,
     "text": _load_text,
-    "rst": _load_rst,
+    "rst": load_rst,
     "html": _load_html,
     "csv": _load_csv,
 }

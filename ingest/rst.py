@@ -1,0 +1,205 @@
+"""reStructuredText (Sphinx, Python packages' docs): sections, code and markup.
+
+Docent keeps a .rst file's text as written, but its explicit markup is not text: a
+hyperlink target (".. _`pip config`:"), a comment, a directive's name and options
+(".. pip-command-options:: config", ":maxdepth: 2") were indexed and quoted as sentences,
+and a role showed its markup (":ref:`--log <--log>`"). :func:`markup_as_text` makes a
+target or comment a blank line (so titles and paragraphs keep their places), leads a note
+or version note by what it is ("Note:", "New in version 3.2."), keeps any other
+directive's argument and shows a role's text. Code directives (which mark literal blocks)
+are left as written, and :func:`rst_code` finds the code.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+from ingest.document import Block, LoadedDocument, or_headings
+from ingest.myst import LABELS, VERSIONS
+from ingest.textdecode import decode_text
+
+# A section title's underline (and optional overline): one punctuation character repeated.
+_RST_RULE = re.compile(r"""([=\-`:'"~^_*+#<>.])\1{2,}[ \t]*""")
+
+
+def load_rst(name: str, data: bytes) -> LoadedDocument:
+    """reStructuredText (Sphinx, Python packages' docs): blocks between section titles, as
+    for Markdown; a title's level is the order in which its adornment style first appears,
+    as docutils ranks them. The text is kept as written, less its markup
+    (:func:`markup_as_text`), and read as plain text (kind ``text``)."""
+    lines = markup_as_text(decode_text(name, data).split("\n"))
+    blocks: list[Block] = []
+    styles: list[tuple[str, bool]] = []  # (adornment character, overlined), in order of use
+    path: list[str] = []
+    titles: list[str] = []
+    body: list[str] = []
+
+    def flush() -> None:
+        text = "\n".join(body).strip("\n")
+        if text.strip():
+            blocks.append(Block(text, None, list(path), rst_code(text)))
+        body.clear()
+
+    i = 0
+    while i < len(lines):
+        title = _rst_title(lines, i)
+        if title is None:
+            body.append(lines[i])
+            i += 1
+            continue
+        text, style, used = title
+        flush()
+        if style not in styles:
+            styles.append(style)
+        level = styles.index(style)
+        path = path[:level] + [text]
+        titles.append(text)
+        i += used
+    flush()
+    return LoadedDocument(name, "text", 0, or_headings(blocks, titles))
+
+
+# What introduces a literal block: a paragraph ending "::", or a code directive. Any other
+# directive ends its name with "::" too, and its body is prose (".. note::", ".. warning::").
+_RST_LITERAL = re.compile(r"::[ \t]*$")
+_DOCTEST = re.compile(r"^\s*>>>(?:\s|$)")  # a doctest block runs to the next blank line
+
+
+def rst_code(text: str) -> list[tuple[int, int]]:
+    """Where ``text`` (reStructuredText, its markup read by :func:`markup_as_text`) holds
+    code: literal blocks (the lines indented under a "::" or a code directive) and doctest
+    blocks (">>> ")."""
+    lines = text.split("\n")
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    spans: list[tuple[int, int]] = []
+
+    def span(first: int, end: int) -> None:
+        while end > first and not lines[end - 1].strip():
+            end -= 1
+        if end > first:
+            spans.append((starts[first], starts[end - 1] + len(lines[end - 1])))
+
+    i = 0
+    while i < len(lines):
+        if _rst_literal(lines[i]):
+            base = _indent_of(lines[i])
+            j = i + 1
+            while j < len(lines) and not lines[j].strip():  # (options are blank lines now)
+                j += 1
+            k = j
+            while k < len(lines) and (not lines[k].strip() or _indent_of(lines[k]) > base):
+                k += 1
+            if j < len(lines) and _indent_of(lines[j]) > base:
+                span(j, k)
+            i = max(k, i + 1)
+        elif _DOCTEST.match(lines[i]):
+            k = i
+            while k < len(lines) and lines[k].strip():
+                k += 1
+            span(i, k)
+            i = k
+        else:
+            i += 1
+    return spans
+
+
+def _rst_literal(line: str) -> bool:
+    """Whether the lines indented under ``line`` are a literal block."""
+    directive = _DIRECTIVE.match(line)
+    if directive:
+        return directive.group(2).lower() in _CODE_DIRECTIVES
+    return _RST_LITERAL.search(line) is not None
+
+
+def _indent_of(line: str) -> int:
+    return len(line) - len(line.lstrip(" \t"))
+
+
+def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | None:
+    """``(title, style, lines used)`` if a section title starts at line ``i``: a text line
+    under an overline and over an underline of one character (it may be inset), or a text
+    line over one after a blank line. Only the overlined title may start past the first
+    column (an indented line is a quote or code), and the rule is at least as long as the
+    title (docutils warns below that, and a shorter rule under prose is more often a table
+    or a transition than a title)."""
+
+    def rule(j: int) -> str | None:
+        match = _RST_RULE.fullmatch(lines[j]) if 0 <= j < len(lines) else None
+        return match.group(1) if match else None
+
+    def text(j: int, inset: bool = False) -> str | None:
+        line = lines[j] if j < len(lines) else ""
+        ok = line.strip() and (inset or not line[0].isspace()) and rule(j) is None
+        return line.strip() if ok else None
+
+    over = rule(i)
+    if over and text(i + 1, inset=True) is not None and rule(i + 2) == over:
+        title = text(i + 1, inset=True) or ""
+        if len(lines[i + 2].rstrip()) >= len(title):
+            return title, (over, True), 3
+    if text(i) is not None and (under := rule(i + 1)) and (i == 0 or not lines[i - 1].strip()):
+        title = text(i) or ""
+        if len(lines[i + 1].rstrip()) >= len(title):
+            return title, (under, False), 2
+    return None
+
+
+_DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:-]+?)::(?:\s+(.*))?$")
+_EXPLICIT = re.compile(r"^(\s*)\.\.(?:\s|$)")  # any explicit markup: ".. " starts it
+_FOOTNOTE = re.compile(r"^\s*\.\.\s+\[")  # ".. [1] text": a footnote is text
+_OPTION = re.compile(r"^\s+:[\w -]+:")
+_ROLE = re.compile(r"(?<![\w`]):(?:[\w.+-]+:)+`([^`\n]+)`")
+_TARGET_IN_ROLE = re.compile(r"\s*<[^<>]*>$")
+_CODE_DIRECTIVES = {"code-block", "code", "sourcecode", "parsed-literal", "testcode"}
+
+
+def markup_as_text(lines: list[str]) -> list[str]:
+    """``lines`` of reStructuredText with explicit markup and roles read as text (one line
+    out for each line in, so the document's structure is unchanged)."""
+    out: list[str] = []
+    skip_under: int | None = None  # drop the lines indented deeper than this (a comment)
+    options_under: int | None = None  # drop option lines right under a directive
+    for line in lines:
+        indent = len(line) - len(line.lstrip())
+        if skip_under is not None and (not line.strip() or indent > skip_under):
+            out.append("")
+            continue
+        skip_under = None
+        if options_under is not None and indent > options_under and _OPTION.match(line):
+            out.append("")
+            continue
+        options_under = None
+        directive = _DIRECTIVE.match(line)
+        if directive:
+            out.append(_directive(line, directive))
+            options_under = len(directive.group(1))
+        elif _FOOTNOTE.match(line):  # ".. [1] text" shows "[1] text"
+            out.append(_ROLE.sub(_role_text, line.replace("..", "  ", 1)))
+        elif _EXPLICIT.match(line):
+            out.append("")  # a target, a substitution or a comment, and what it holds
+            skip_under = indent
+        else:
+            out.append(_ROLE.sub(_role_text, line))
+    return out
+
+
+def _directive(line: str, match: re.Match[str]) -> str:
+    indent, name, argument = match.group(1), match.group(2).lower(), match.group(3) or ""
+    if name in _CODE_DIRECTIVES:
+        return line
+    if name in VERSIONS:
+        version, _, rest = argument.partition(" ")
+        lead = VERSIONS[name].format(version) if version else ""
+        return indent + " ".join(filter(None, [lead, rest]))
+    if name in LABELS:
+        return indent + " ".join(filter(None, [LABELS[name], argument]))
+    return indent + argument
+
+
+def _role_text(match: re.Match[str]) -> str:
+    """What a role shows: ":ref:`the log option <--log>`" shows "the log option";
+    ":func:`~os.path.join`" shows "os.path.join"."""
+    text = match.group(1)
+    shown = _TARGET_IN_ROLE.sub("", text) if not text.startswith("<") else text
+    return shown.lstrip("~!")
