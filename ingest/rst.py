@@ -6,16 +6,17 @@ hyperlink target (".. _`pip config`:"), a comment, a directive's name and option
 and a role showed its markup (":ref:`--log <--log>`"). :func:`markup_as_text` makes a
 target or comment a blank line (so titles and paragraphs keep their places), leads a note
 or version note by what it is ("Note:", "New in version 3.2."), keeps any other
-directive's argument and shows a role's text. Code directives (which mark literal blocks)
-are left as written, and :func:`rst_code` finds the code.
+directive's argument and shows a role's text. The code (literal and doctest blocks,
+:func:`code_lines`) is found in the text as written and kept as it is; the markup that
+introduces it (".. code-block:: python", a paragraph's closing "::") is not shown.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
+from collections.abc import Collection
 
-from ingest.document import Block, LoadedDocument, or_headings
+from ingest.document import Block, LoadedDocument, line_spans, or_headings
 from ingest.myst import LABELS, VERSIONS
 from ingest.textdecode import decode_text
 
@@ -27,36 +28,45 @@ def load_rst(name: str, data: bytes) -> LoadedDocument:
     """reStructuredText (Sphinx, Python packages' docs): blocks between section titles, as
     for Markdown; a title's level is the order in which its adornment style first appears,
     as docutils ranks them. The text is kept as written, less its markup
-    (:func:`markup_as_text`), and read as plain text (kind ``text``)."""
-    lines = markup_as_text(decode_text(name, data).split("\n"))
+    (:func:`markup_as_text`), and read as plain text (kind ``text``); its literal and
+    doctest blocks are code."""
+    raw = decode_text(name, data).split("\n")
+    code = code_lines(raw)
+    lines = markup_as_text(raw, code)  # one line for each, so ``code`` still holds
     blocks: list[Block] = []
     styles: list[tuple[str, bool]] = []  # (adornment character, overlined), in order of use
     path: list[str] = []
     titles: list[str] = []
-    body: list[str] = []
+    start = 0  # where the current section's body starts
 
-    def flush() -> None:
-        text = "\n".join(body).strip("\n")
-        if text.strip():
-            blocks.append(Block(text, None, list(path), rst_code(text)))
-        body.clear()
+    def flush(end: int) -> None:
+        kept = [j for j in range(start, end) if lines[j].strip()]
+        if kept:
+            shown = [
+                j
+                for j in range(kept[0], kept[-1] + 1)  # one blank line where markup left more
+                if lines[j].strip() or lines[j - 1].strip() or j in code
+            ]
+            text = [lines[j] for j in shown]
+            spans = line_spans(text, [j in code for j in shown])
+            blocks.append(Block("\n".join(text), None, list(path), spans))
 
     i = 0
     while i < len(lines):
         title = _rst_title(lines, i)
         if title is None:
-            body.append(lines[i])
             i += 1
             continue
         text, style, used = title
-        flush()
+        flush(i)
         if style not in styles:
             styles.append(style)
         level = styles.index(style)
         path = path[:level] + [text]
         titles.append(text)
         i += used
-    flush()
+        start = i
+    flush(len(lines))
     return LoadedDocument(name, "text", 0, or_headings(blocks, titles))
 
 
@@ -66,42 +76,46 @@ _RST_LITERAL = re.compile(r"::[ \t]*$")
 _DOCTEST = re.compile(r"^\s*>>>(?:\s|$)")  # a doctest block runs to the next blank line
 
 
-def rst_code(text: str) -> list[tuple[int, int]]:
-    """Where ``text`` (reStructuredText, its markup read by :func:`markup_as_text`) holds
-    code: literal blocks (the lines indented under a "::" or a code directive) and doctest
-    blocks (">>> ")."""
-    lines = text.split("\n")
-    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-    spans: list[tuple[int, int]] = []
+def code_lines(lines: list[str]) -> set[int]:
+    """The indices of the ``lines`` (reStructuredText as written) that are code: literal
+    blocks (the lines indented under a "::" or a code directive, its options skipped) and
+    doctest blocks (">>> "), blank lines between their lines included."""
+    code: set[int] = set()
 
-    def span(first: int, end: int) -> None:
+    def block(first: int, end: int) -> None:
         while end > first and not lines[end - 1].strip():
             end -= 1
-        if end > first:
-            spans.append((starts[first], starts[end - 1] + len(lines[end - 1])))
+        code.update(range(first, end))
 
     i = 0
     while i < len(lines):
         if _rst_literal(lines[i]):
             base = _indent_of(lines[i])
+            options = _DIRECTIVE.match(lines[i]) is not None  # a "::" paragraph has none
             j = i + 1
-            while j < len(lines) and not lines[j].strip():  # (options are blank lines now)
+            while j < len(lines) and (not lines[j].strip() or _option(lines[j], base, options)):
                 j += 1
             k = j
             while k < len(lines) and (not lines[k].strip() or _indent_of(lines[k]) > base):
                 k += 1
             if j < len(lines) and _indent_of(lines[j]) > base:
-                span(j, k)
+                block(j, k)
             i = max(k, i + 1)
         elif _DOCTEST.match(lines[i]):
             k = i
             while k < len(lines) and lines[k].strip():
                 k += 1
-            span(i, k)
+            block(i, k)
             i = k
         else:
             i += 1
-    return spans
+    return code
+
+
+def _option(line: str, base: int, directive: bool) -> bool:
+    """A directive's option line (":linenos:"), indented under it (under a "::" paragraph,
+    ":ref:`x`" is code)."""
+    return directive and _indent_of(line) > base and _OPTION.match(line) is not None
 
 
 def _rst_literal(line: str) -> bool:
@@ -154,14 +168,19 @@ _TARGET_IN_ROLE = re.compile(r"\s*<[^<>]*>$")
 _CODE_DIRECTIVES = {"code-block", "code", "sourcecode", "parsed-literal", "testcode"}
 
 
-def markup_as_text(lines: list[str]) -> list[str]:
-    """``lines`` of reStructuredText with explicit markup and roles read as text (one line
-    out for each line in, so the document's structure is unchanged)."""
+def markup_as_text(lines: list[str], code: Collection[int] = frozenset()) -> list[str]:
+    """``lines`` of reStructuredText with explicit markup and roles read as text, the lines
+    in ``code`` (see :func:`code_lines`) as written; one line out for each line in, so the
+    document's structure is unchanged."""
     out: list[str] = []
     skip_under: int | None = None  # drop the lines indented deeper than this (a comment)
     options_under: int | None = None  # drop option lines right under a directive
-    for line in lines:
+    for i, line in enumerate(lines):
         indent = len(line) - len(line.lstrip())
+        if i in code:
+            out.append(line)
+            skip_under = options_under = None
+            continue
         if skip_under is not None and (not line.strip() or indent > skip_under):
             out.append("")
             continue
@@ -180,14 +199,23 @@ def markup_as_text(lines: list[str]) -> list[str]:
             out.append("")  # a target, a substitution or a comment, and what it holds
             skip_under = indent
         else:
-            out.append(_ROLE.sub(_role_text, line))
+            out.append(_literal_mark(_ROLE.sub(_role_text, line)))
     return out
+
+
+def _literal_mark(line: str) -> str:
+    """A line as shown when it ends with "::" (a literal block follows): "Type::" shows
+    "Type:", "Type ::" shows "Type", and "::" alone nothing."""
+    if not _RST_LITERAL.search(line):
+        return line
+    body = line.rstrip()[:-2]
+    return body.rstrip() if body.endswith((" ", "\t")) or not body.strip() else body + ":"
 
 
 def _directive(line: str, match: re.Match[str]) -> str:
     indent, name, argument = match.group(1), match.group(2).lower(), match.group(3) or ""
     if name in _CODE_DIRECTIVES:
-        return line
+        return ""  # what it marks is code: the lines under it say so
     if name in VERSIONS:
         version, _, rest = argument.partition(" ")
         lead = VERSIONS[name].format(version) if version else ""

@@ -247,6 +247,8 @@ def test_rst_literal_and_doctest_blocks_are_code() -> None:
         ".. note::\n\n   Back up first.\n\n.. Warning:: Not as root.\n\n   Nor as anyone else.\n"
     )
     block = load_bytes("guide.rst", rst.encode(), LIMIT).blocks[0]
+    assert block.text.startswith("To check the tree, type:\n\n    stylecheck")  # "::" shows ":"
+    assert ".. code-block::" not in block.text and ":linenos:" not in block.text
     assert [block.text[s:e] for s, e in block.code] == [
         "    stylecheck --all src/\n        --report r.txt",
         "   x = 1\n   print(x)",
@@ -289,15 +291,18 @@ def test_rst_markup_is_read_as_the_text_it_shows() -> None:
         ".. toctree::\n   :maxdepth: 2\n\n   install\n\n"
         ".. versionadded:: 20.1\n\n.. warning:: The log grows forever.\n\n"
         ".. [1] A footnote stays.\n\n.. code-block:: shell\n\n   pip --log pip.log install x\n"
+        "\nA role is written so::\n\n   :ref:`--log <--log>`\n"
     )
     (block,) = load_bytes("pip.rst", rst.encode(), LIMIT).blocks
     assert block.headings == ["File logging"]
     assert " ".join(block.text.split()) == (
         "pip offers the --log option; see ../topics/configuration and logging.basicConfig. "
         "install New in version 20.1. Warning: The log grows forever. [1] A footnote stays. "
-        ".. code-block:: shell pip --log pip.log install x"
+        "pip --log pip.log install x "  # a code directive marks code, and is not shown
+        "A role is written so: :ref:`--log <--log>`"  # code is kept as written
     )
-    assert [block.text[s:e] for s, e in block.code] == ["   pip --log pip.log install x"]
+    code = ["   pip --log pip.log install x", "   :ref:`--log <--log>`"]
+    assert [block.text[s:e] for s, e in block.code] == code
 
 
 def test_rst_sections_become_headings() -> None:
