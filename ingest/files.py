@@ -18,6 +18,10 @@ from ingest.loaders import SUPPORTED
 from ingest.results import FileResult
 
 TOOL_FOLDERS = frozenset({"__pycache__", "node_modules"})  # never walked, like hidden ones
+# A built Sphinx site keeps a copy of each page's source in _sources (.txt files: each page
+# would be read twice, once as raw markup) and its theme in _static; known by its inventory.
+SPHINX_COPIES = frozenset({"_sources", "_static"})
+SPHINX_MARKERS = ("objects.inv", "searchindex.js")
 UNSUPPORTED = "unsupported file type"  # how a skipped file of another format is reported
 
 _SPECIAL = {
@@ -59,7 +63,12 @@ def _walk(root: Path, follow_links: bool, found: list[Path], refused: list[FileR
     for folder, dirs, files in os.walk(root, followlinks=False):
         # Hidden folders (.git, .venv, .cache) and these hold tools' files, not the user's
         # documents (node_modules alone can hold thousands of packages' READMEs).
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in TOOL_FOLDERS)
+        site = any(Path(folder, marker).is_file() for marker in SPHINX_MARKERS)
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if not d.startswith(".") and d not in TOOL_FOLDERS and not (site and d in SPHINX_COPIES)
+        )
         for name in dirs:
             link = Path(folder, name)
             if link.is_symlink() and not _inside(link, top):

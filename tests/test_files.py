@@ -47,6 +47,25 @@ def test_links_out_of_a_folder_are_skipped_and_special_files_named(tmp_path: Pat
     assert not any(".git" in r.name or "hidden" in r.name for r in refused)
 
 
+def test_a_sphinx_sites_copies_of_its_sources_are_not_walked(tmp_path: Path) -> None:
+    # A built Sphinx site (Python's docs) holds each page twice: as HTML, and its source as
+    # a .txt under _sources, which would be indexed as a second, raw copy.
+    site = tmp_path / "html"
+    (site / "_sources" / "tutorial").mkdir(parents=True)
+    (site / "_sources" / "tutorial" / "index.rst.txt").write_text("Tutorial\n========\n")
+    (site / "_static").mkdir()
+    (site / "_static" / "basic.css").write_text("p {}")
+    (site / "tutorial").mkdir()
+    (site / "tutorial" / "index.html").write_text("<h1>Tutorial</h1>")
+    plain = tmp_path / "notes"
+    (plain / "_sources").mkdir(parents=True)  # no Sphinx inventory beside it: the user's
+    (plain / "_sources" / "list.txt").write_text("Where the data came from.")
+    (site / "objects.inv").write_bytes(b"# Sphinx inventory version 2\n")
+    found, refused = find_files([site, plain])
+    assert found == [site / "tutorial" / "index.html", plain / "_sources" / "list.txt"]
+    assert [Path(r.name).name for r in refused] == ["objects.inv"]  # unsupported, as ever
+
+
 def test_asked_for_links_are_followed(tmp_path: Path) -> None:
     docs = _tree(tmp_path)
     found, _ = find_files([docs], follow_links=True)
