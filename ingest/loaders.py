@@ -191,7 +191,8 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(name, data), "html.parser")
-    for tag in soup.find_all(_SKIP_TAGS) + _permalinks(soup):
+    line_numbers = soup.find_all(class_=["linenos", "lineno", "linenodiv"])  # Pygments'
+    for tag in soup.find_all(_SKIP_TAGS) + _permalinks(soup) + line_numbers:
         tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")  # a line break separates the words on either side

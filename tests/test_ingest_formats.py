@@ -434,6 +434,15 @@ def test_html_inline_tags_join_as_the_browser_shows_them() -> None:
         "<p>Call <code>f</code>(x), not (<code>g</code>).<br>Next line"
         "<b>bold</b>end.</p><details><summary>More</summary>Hidden text</details></body>"
     )
+    # Pygments' line numbers (Sphinx's :linenos:, MkDocs' tables) are not the code's text
+    numbered = (
+        b'<pre><span class="linenos">1</span>x = 1\n<span class="linenos">2</span>y = 2</pre>'
+        b"<p>And in a table:</p>"
+        b'<table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre>'
+        b'1\n2</pre></div></td><td class="code"><pre>a = 1\nb = 2</pre></td></tr></table>'
+    )
+    code = load_bytes("numbered.html", numbered, LIMIT).blocks[0]
+    assert [code.text[s:e] for s, e in code.code] == ["x = 1\ny = 2", "a = 1\nb = 2"]
     nested = load_bytes("nested.html", b"<pre>outer <pre>inner\nline</pre> tail</pre>", LIMIT)
     assert nested.blocks[0].text == "outer inner\nline tail"  # once, not the inner twice
     doc = load_bytes("inline.html", html.encode(), LIMIT)
