@@ -441,6 +441,8 @@ def test_html_inline_tags_join_as_the_browser_shows_them() -> None:
         b'<table class="highlighttable"><tr><td class="linenos"><div class="linenodiv"><pre>'
         b'1\n2</pre></div></td><td class="code"><pre>a = 1\nb = 2</pre></td></tr></table>'
     )
+    note = b'<div class="admonition note"><p class="admonition-title">Note</p><p>Mind it.</p>'
+    assert load_bytes("note.html", note, LIMIT).blocks[0].text == "Note:\nMind it."
     code = load_bytes("numbered.html", numbered, LIMIT).blocks[0]
     assert [code.text[s:e] for s, e in code.code] == ["x = 1\ny = 2", "a = 1\nb = 2"]
     nested = load_bytes("nested.html", b"<pre>outer <pre>inner\nline</pre> tail</pre>", LIMIT)
