@@ -41,16 +41,19 @@ _INFO = re.compile(r"^\{([\w-]+)\}\s*(.*)$")
 _OPTION = re.compile(r"^:[\w-]+:")  # ":class: dropdown" under the directive
 _COLON_OPEN = re.compile(r"^(:{3,})\{([\w-]+)\}[ \t]*(.*)$")
 _ROLE = re.compile(r"\{[a-z][\w:.+-]*\}\Z")  # "{py:func}" right before a code span
+# A label for cross-references, and the blank line after it.
+_TARGET = re.compile(r"^\([\w.:-]+\)=[ \t]*(?:\n[ \t]*\n|\n|\Z)", re.M)
 _PARSER = MarkdownIt("commonmark")
 
 
 def as_commonmark(text: str) -> str:
-    """``text`` with its MyST admonitions and version notes as paragraphs and its roles'
-    names left out; unchanged (and not parsed) when it holds no "{"."""
-    if "{" not in text:
+    """``text`` with its MyST admonitions and version notes as paragraphs, its roles' names
+    and its targets ("(editable-installs)=" above a heading) left out; unchanged (and not
+    parsed) when it holds none of their marks."""
+    if "{" not in text and ")=" not in text:
         return text
     text = _colon_fences(_backtick_fences(text))
-    return map_prose(text, lambda prose: _ROLE.sub("", prose))
+    return map_prose(text, lambda prose: _TARGET.sub("", _ROLE.sub("", prose)))
 
 
 def _backtick_fences(text: str) -> str:

@@ -162,6 +162,7 @@ def _rst_title(lines: list[str], i: int) -> tuple[str, tuple[str, bool], int] | 
 _DIRECTIVE = re.compile(r"^(\s*)\.\.\s+([\w:-]+?)::(?:\s+(.*))?$")
 _EXPLICIT = re.compile(r"^(\s*)\.\.(?:\s|$)")  # any explicit markup: ".. " starts it
 _FOOTNOTE = re.compile(r"^\s*\.\.\s+\[")  # ".. [1] text": a footnote is text
+_METADATA = re.compile(r"^:(?:orphan|nocomments|nosearch|tocdepth):")
 _OPTION = re.compile(r"^\s+:[\w -]+:")
 _ROLE = re.compile(r"(?<![\w`]):(?:[\w.+-]+:)+`([^`\n]+)`")
 _TARGET_IN_ROLE = re.compile(r"\s*<[^<>]*>$")
@@ -198,6 +199,8 @@ def markup_as_text(lines: list[str], code: Collection[int] = frozenset()) -> lis
         elif _EXPLICIT.match(line):
             out.append("")  # a target, a substitution or a comment, and what it holds
             skip_under = indent
+        elif _METADATA.match(line):
+            out.append("")  # Sphinx's file-wide settings (":orphan:"), not text
         else:
             out.append(_literal_mark(_ROLE.sub(_role_text, line)))
     return out

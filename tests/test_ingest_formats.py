@@ -263,7 +263,8 @@ def test_myst_notes_are_prose_and_its_code_stays_code() -> None:
         "# Auth\n\nCredentials come from the URL.\n```{note}\n:class: dropdown\n"
         "Only ASCII is allowed in `.netrc` files.\n```\n\n```{versionadded} 10.0\n```\n\n"
         ":::{warning}\nNever commit a password.\n:::\n\n```{admonition} Keyring\n"
-        "Keyring support comes from {pypi}`keyring`.\n```\n\n```{code-block} bash\n"
+        "Keyring support comes from {pypi}`keyring`.\n```\n\n(install-keyring)=\n\n"
+        "```{code-block} bash\n"
         "pip install keyring\n```\n\n```{toctree}\nindex\n```\n"
     )
     (block,) = load_bytes("auth.md", md.encode(), LIMIT).blocks
@@ -284,7 +285,7 @@ def test_rst_markup_is_read_as_the_text_it_shows() -> None:
     # As in pip's docs: a hyperlink target, a comment, a custom directive with options and
     # roles were indexed and quoted as written (".. _`FileLogging`:" was an answer's quote).
     rst = (
-        ".. _`FileLogging`:\n\nFile logging\n============\n\n"
+        ":orphan:\n\n.. _`FileLogging`:\n\nFile logging\n============\n\n"
         "pip offers the :ref:`--log <--log>` option; see :doc:`../topics/configuration`\n"
         "and :py:func:`~logging.basicConfig`.\n\n"
         ".. This comment is for the editors,\n   over two lines.\n\n"
