@@ -4,9 +4,10 @@ MyST writes a directive as a fenced block whose info string names it in braces
 (```` ```{note} ````, or ``:::{note}`` with the colon-fence extension). To a CommonMark
 reader every such block is code: a note was indexed and quoted as a code block, its
 Markdown left unread. Admonitions and version notes are prose; they become a paragraph led
-by what they are ("Note:", "New in version 10.0."). Every other directive (code, toctree,
-eval-rst, ...) stays as written. A role's name before its code span ("{pypi}`requests`")
-is left out: the span is what a reader sees.
+by what they are ("Note:", "New in version 10.0."); a table of contents (toctree) is
+navigation, and is left out. Every other directive (code, eval-rst, ...) stays as written.
+A role's name before its code span ("{pypi}`requests`") is left out: the span is what a
+reader sees, and so is a cross-reference label ("(editable-installs)=").
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ VERSIONS = {
     "deprecated": "Deprecated since version {}.",
     "versionremoved": "Removed in version {}.",
 }
+NAVIGATION = {"toctree", "contents"}  # a list of other pages (or of this one's sections)
 _INFO = re.compile(r"^\{([\w-]+)\}\s*(.*)$")
 _OPTION = re.compile(r"^:[\w-]+:")  # ":class: dropdown" under the directive
 _COLON_OPEN = re.compile(r"^(:{3,})\{([\w-]+)\}[ \t]*(.*)$")
@@ -109,6 +111,8 @@ def _prose(info: str, body: str) -> list[str] | None:
         lead = " ".join(filter(None, [LABELS[name], argument]))
     elif name == "admonition":  # its argument is its title
         lead = f"{argument}:" if argument else ""
+    elif name in NAVIGATION:
+        return []
     else:
         return None
     lines = _without_options(body.strip("\n").split("\n")) if body.strip() else []

@@ -17,7 +17,7 @@ import re
 from collections.abc import Collection
 
 from ingest.document import Block, LoadedDocument, line_spans, or_headings
-from ingest.myst import LABELS, VERSIONS
+from ingest.myst import LABELS, NAVIGATION, VERSIONS
 from ingest.textdecode import decode_text
 
 # A section title's underline (and optional overline): one punctuation character repeated.
@@ -191,7 +191,10 @@ def markup_as_text(lines: list[str], code: Collection[int] = frozenset()) -> lis
             continue
         options_under = None
         directive = _DIRECTIVE.match(line)
-        if directive:
+        if directive and directive.group(2).lower() in NAVIGATION:
+            out.append("")  # a table of contents: navigation, its entries included
+            skip_under = indent
+        elif directive:
             out.append(_directive(line, directive))
             options_under = len(directive.group(1))
         elif _FOOTNOTE.match(line):  # ".. [1] text" shows "[1] text"
