@@ -7,6 +7,7 @@ before it is there. How long start-up takes is measured by ``bench/startup.py``,
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,6 +15,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from ingest.jobs import IngestJobs
 from ingest.pipeline import Source
 from rag.access import User
 from rag.accounts import Accounts
@@ -21,7 +23,7 @@ from rag.config import Settings, get_settings
 from rag.database import open_database
 from rag.system import Docent
 from tests.helpers import FACTS, make_pdf
-from ui.boot import Boot
+from ui.boot import Boot, QueuedUpload
 
 LOADING = "The embedding model is loading…"
 
@@ -194,6 +196,36 @@ def test_a_failed_start_is_shown_in_every_session_and_can_be_tried_again(
         at.run()
         assert not at.exception and not at.error, at.error
         assert "0 documents" in _sidebar_text(at) and at.chat_input
+
+
+def test_a_page_that_sees_docent_ready_finds_its_queued_uploads_job(
+    app_env: Path, boots: list[Boot], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A page reads boot.app and boot.jobs without the lock. They were set before the queued
+    # uploads became jobs: a page drawn in between found no job (no progress, nothing to
+    # poll), so it never said how the upload ended (a browser test's rare failure in CI).
+    submit = Boot._submit
+
+    def slow(upload: QueuedUpload, app: Docent, jobs: IngestJobs) -> None:
+        time.sleep(1.0)  # the window a page could fall into, made wide
+        submit(upload, app, jobs)
+
+    monkeypatch.setattr(Boot, "_submit", staticmethod(slow))
+    gate = threading.Event()
+    boots.append(boot := Boot(get_settings(), build=_held(gate)))
+    upload = boot.queue("default", User.local(), [Source.from_bytes("f.md", b"# F\nBees.\n")])
+    seen: list[str | None] = []
+
+    def watch() -> None:  # as a page does: the first moment Docent is there
+        while boot.app is None or boot.jobs is None:
+            time.sleep(0.005)
+        seen.append(upload.job_id)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    gate.set()
+    watcher.join(300)
+    assert seen and seen[0] is not None
 
 
 def test_uploads_queued_from_many_threads_as_loading_ends_are_each_indexed_once(

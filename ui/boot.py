@@ -167,10 +167,12 @@ class Boot:
             self._done.set()
             return
         with self._lock:  # uploads queued meanwhile go first, and none slips between
-            self.app, self.jobs = app, jobs
             for upload in self._uploads.values():
                 if upload.waiting:
                     self._submit(upload, app, jobs)
+            # Last: a page reads these without the lock, and one that sees Docent must find
+            # its queued upload's job (else it drew no progress and never showed the result).
+            self.app, self.jobs = app, jobs
         self._done.set()
 
     @staticmethod
