@@ -197,7 +197,7 @@ def _load_html(name: str, data: bytes) -> LoadedDocument:
     for br in soup.find_all("br"):
         br.replace_with("\n")  # a line break separates the words on either side
     for title in soup.find_all(class_="admonition-title"):  # Sphinx's "Note", as "Note:"
-        if title.get_text(strip=True) and not title.get_text(strip=True).endswith(":"):
+        if (words := title.get_text(strip=True)) and not words.endswith(":"):
             title.append(":")
     chrome = _page_chrome(soup)
     if sum(len(t.get_text(strip=True)) for t in chrome) < len(soup.get_text(strip=True)):

@@ -93,7 +93,9 @@ def code_lines(lines: list[str]) -> set[int]:
             base = _indent_of(lines[i])
             options = _DIRECTIVE.match(lines[i]) is not None  # a "::" paragraph has none
             j = i + 1
-            while j < len(lines) and (not lines[j].strip() or _option(lines[j], base, options)):
+            while j < len(lines) and (
+                not lines[j].strip() or (options and _option(lines[j], base))
+            ):
                 j += 1
             k = j
             while k < len(lines) and (not lines[k].strip() or _indent_of(lines[k]) > base):
@@ -112,10 +114,10 @@ def code_lines(lines: list[str]) -> set[int]:
     return code
 
 
-def _option(line: str, base: int, directive: bool) -> bool:
-    """A directive's option line (":linenos:"), indented under it (under a "::" paragraph,
-    ":ref:`x`" is code)."""
-    return directive and _indent_of(line) > base and _OPTION.match(line) is not None
+def _option(line: str, base: int) -> bool:
+    """Whether ``line`` reads as an option line (":linenos:") of a directive indented
+    ``base`` (only a directive has options: under a "::" paragraph, ":ref:`x`" is code)."""
+    return _indent_of(line) > base and _OPTION.match(line) is not None
 
 
 def _rst_literal(line: str) -> bool:
@@ -177,7 +179,7 @@ def markup_as_text(lines: list[str], code: Collection[int] = frozenset()) -> lis
     skip_under: int | None = None  # drop the lines indented deeper than this (a comment)
     options_under: int | None = None  # drop option lines right under a directive
     for i, line in enumerate(lines):
-        indent = len(line) - len(line.lstrip())
+        indent = _indent_of(line)
         if i in code:
             out.append(line)
             skip_under = options_under = None
@@ -186,7 +188,7 @@ def markup_as_text(lines: list[str], code: Collection[int] = frozenset()) -> lis
             out.append("")
             continue
         skip_under = None
-        if options_under is not None and indent > options_under and _OPTION.match(line):
+        if options_under is not None and _option(line, options_under):
             out.append("")
             continue
         options_under = None
